@@ -1,0 +1,67 @@
+# jira-ai — `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt 2>/dev/null | sha256sum | cut -c1-16)
+DAPHNE_BACKLOG := 2048
+export NO_PROXY := 127.0.0.1,localhost,::1
+export no_proxy := 127.0.0.1,localhost,::1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*; touch $@
+
+.PHONY: install
+install: $(STAMP) ## Create .venv and install the pinned runtime + dev requirements (once)
+
+.PHONY: system-deps
+system-deps: ## Install missing system packages (gettext, redis-server) when possible
+	@scripts/ensure-system-deps gettext:msgfmt
+
+.PHONY: messages
+messages: system-deps install ## Compile the translations (locale/*.po -> .mo)
+	@$(PY) manage.py compilemessages -v 0 --ignore '.venv' --ignore 'node_modules'
+
+.PHONY: lint
+lint: install ## ruff check, ruff format --check, mypy, import-linter
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
+
+.PHONY: fmt
+fmt: install ## Format and autofix with ruff
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: test
+test: install messages lint ## Install what the tests need, lint, run the whole suite (real Redis, sandbox, Daphne, Chromium)
+	@scripts/with-redis $(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: demo
+demo: install messages ## Everything on the sandbox: migrate, start sandbox + ai-service + API, print the URL
+	@scripts/demo
+
+.PHONY: run
+run: install messages ## Run ai-service and the API with the real configuration from .env
+	@scripts/run
+
+.PHONY: migrate
+migrate: install ## Apply database migrations
+	$(PY) manage.py migrate
+
+.PHONY: bench
+bench: install ## Benchmarks; results in bench/results/ and the README table
+	@scripts/with-redis $(PY) -m bench
+
+.PHONY: clean
+clean: ## Remove caches and the test database (keeps .venv)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .test-db.sqlite3 staticfiles

@@ -1,0 +1,22 @@
+"""``DJANGO_SETTINGS_MODULE=ai_service.settings daphne ai_service.asgi:application``."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ai_service.settings")
+
+import django
+
+django.setup()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+from ai_service.observability import configure_tracing  # noqa: E402
+
+configure_tracing(
+    service_name=settings.OTEL_SERVICE_NAME, endpoint=settings.OTEL_EXPORTER_OTLP_ENDPOINT
+)
+application = ProtocolTypeRouter({"http": get_asgi_application()})

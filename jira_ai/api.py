@@ -1,0 +1,83 @@
+"""The one NinjaAPI of the public service, mounted at the root, and its error mapping.
+
+Every error leaves as ``{"detail": ..., "code": ...}`` (codes in :mod:`jira_ai.errors`); nothing
+upstream (Jira's raw text, a stack trace, a secret) reaches the client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from jira_ai.errors import ApiError, ErrorCode
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="jira-ai",
+    version="1.0.0",
+    description="Summarize Jira JQL queries and analyze issues with an LLM.",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def error_response(
+    request: HttpRequest,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    retry_after: int | None = None,
+) -> HttpResponse:
+    response = api.create_response(request, {"detail": detail, "code": code}, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return error_response(
+        request, exc.status, str(exc.code), exc.detail, retry_after=exc.retry_after
+    )
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    messages = []
+    for error in exc.errors[:10]:
+        location = ".".join(str(part) for part in error.get("loc", ()) if part not in {"body"})
+        messages.append(f"{location}: {error.get('msg', 'invalid')}" if location else error["msg"])
+    return error_response(
+        request, 422, ErrorCode.INVALID_INPUT, "; ".join(messages) or "Invalid input."
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(request, 401, ErrorCode.NOT_AUTHENTICATED, "Not signed in.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = {
+        404: ErrorCode.NOT_FOUND,
+        405: ErrorCode.METHOD_NOT_ALLOWED,
+        413: ErrorCode.BODY_TOO_LARGE,
+        401: ErrorCode.NOT_AUTHENTICATED,
+    }.get(
+        exc.status_code,
+        ErrorCode.INVALID_INPUT if exc.status_code < 500 else ErrorCode.INTERNAL_ERROR,
+    )
+    return error_response(request, exc.status_code, code, str(exc.message))
+
+
+@api.exception_handler(Exception)
+def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(request, 500, ErrorCode.INTERNAL_ERROR, "Internal error.")

@@ -1,0 +1,233 @@
+"""Settings shared by every mode. Development works with zero configuration.
+
+Modes: ``jira_ai.settings.base`` (development, the default of manage.py), ``.test`` (pytest) and
+``.production`` (refuses to start without its secrets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from jira_ai.settings.env import ENV
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+DEBUG = ENV.DJANGO_DEBUG
+# Development only: a fixed, clearly-named key so that `make demo` needs no configuration.
+SECRET_KEY = ENV.DJANGO_SECRET_KEY or "dev-insecure-jira-ai-secret-key-change-me-in-production"
+ALLOWED_HOSTS = ENV.ALLOWED_HOSTS
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "ninja",
+    "django_prometheus",
+    "social_django",
+    "jira_ai",
+    "accounts",
+    "jira",
+    "ai_proxy",
+]
+
+# Every entry runs natively async (see jira_ai/middleware.py): under ASGI a classic
+# MiddlewareMixin hops to a thread per hook, which halved throughput in DESIGN.md's measurements.
+MIDDLEWARE = [
+    "jira_ai.middleware.PrometheusBeforeMiddleware",
+    "jira_ai.middleware.RequestContextMiddleware",
+    "jira_ai.middleware.SecurityMiddleware",
+    "jira_ai.middleware.SessionMiddleware",
+    "jira_ai.middleware.LocaleMiddleware",
+    "jira_ai.middleware.CsrfViewMiddleware",
+    "jira_ai.middleware.AuthenticationMiddleware",
+    "jira_ai.middleware.MessageMiddleware",
+    "jira_ai.middleware.XFrameOptionsMiddleware",
+    "jira_ai.middleware.PrometheusAfterMiddleware",
+]
+
+# Django's deploy checks look for these three middleware by exact dotted path; ours are the same
+# classes made hop-free under ASGI (subclasses), and jira_ai/checks.py re-checks what they guarded.
+SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
+
+ROOT_URLCONF = "jira_ai.urls"
+ASGI_APPLICATION = "jira_ai.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(ENV.DATABASE_URL, conn_max_age=60)
+    if ENV.DATABASE_URL
+    else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Redis, cache -----------------------------------------------------------------------------
+REDIS_URL = ENV.REDIS_URL
+if REDIS_URL:
+    CACHES: dict[str, Any] = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cache",
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 1.0,
+                "SOCKET_TIMEOUT": 2.0,
+            },
+        }
+    }
+elif DEBUG:
+    # Development only: no Redis configured, an in-process stand-in serves.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured("REDIS_URL is required when DJANGO_DEBUG is false.")
+
+# --- Sessions (the signed `sid` cookie; store in accounts/) ---------------------------------
+SESSION_COOKIE_NAME = "sid"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = ENV.SESSION_MAX_AGE_SECONDS
+SESSION_ABSOLUTE_MAX_AGE_SECONDS = ENV.SESSION_ABSOLUTE_MAX_AGE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
+# Messages live in a signed cookie: no session I/O on the request path.
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_HEADER_NAME = "HTTP_X_CSRFTOKEN"
+
+# Token vault keys: MultiFernet keys (comma-separated, first encrypts). Development derives one
+# from SECRET_KEY so the demo needs no configuration; production requires TOKEN_ENCRYPTION_KEY.
+TOKEN_ENCRYPTION_KEYS = ENV.TOKEN_ENCRYPTION_KEY
+
+# --- Atlassian --------------------------------------------------------------------------------
+ATLASSIAN_CLIENT_ID = ENV.ATLASSIAN_CLIENT_ID
+ATLASSIAN_CLIENT_SECRET = ENV.ATLASSIAN_CLIENT_SECRET
+ATLASSIAN_REDIRECT_URI = ENV.ATLASSIAN_REDIRECT_URI
+ATLASSIAN_AUTH_URL = ENV.ATLASSIAN_AUTH_URL
+ATLASSIAN_API_URL = ENV.ATLASSIAN_API_URL
+ATLASSIAN_SCOPES = ["read:jira-work", "read:jira-user", "offline_access"]
+
+# --- Jira -------------------------------------------------------------------------------------
+JIRA_MAX_RETRY_WAIT_SECONDS = ENV.JIRA_MAX_RETRY_WAIT_SECONDS
+JIRA_CACHE_TTL_SECONDS = ENV.JIRA_CACHE_TTL_SECONDS
+JIRA_MAX_CONCURRENCY = ENV.JIRA_MAX_CONCURRENCY
+JIRA_CONNECT_TIMEOUT_SECONDS = 5.0
+JIRA_READ_TIMEOUT_SECONDS = 30.0
+
+# --- AI ---------------------------------------------------------------------------------------
+AI_SERVICE_URL = ENV.AI_SERVICE_URL
+AI_SHARED_SECRET = ENV.AI_SHARED_SECRET
+AI_TOKEN_TTL_SECONDS = ENV.AI_TOKEN_TTL_SECONDS
+AI_AUTH_ENABLED = ENV.AI_AUTH_ENABLED
+AI_SERVICE_CANARY_PERCENT = ENV.AI_SERVICE_CANARY_PERCENT
+AI_MAX_BODY_BYTES = ENV.AI_MAX_BODY_BYTES
+AI_USER_REQUESTS_PER_MINUTE = ENV.AI_USER_REQUESTS_PER_MINUTE
+AI_MAX_STREAMS = ENV.AI_MAX_STREAMS
+LLM_PROVIDER = ENV.LLM_PROVIDER
+OLLAMA_BASE_URL = ENV.OLLAMA_BASE_URL
+OLLAMA_MODEL = ENV.OLLAMA_MODEL
+OPENAI_API_KEY = ENV.OPENAI_API_KEY
+OPENAI_MODEL = ENV.OPENAI_MODEL
+OPENAI_BASE_URL = ENV.OPENAI_BASE_URL
+LLM_TIMEOUT_SECONDS = ENV.LLM_TIMEOUT_SECONDS
+LLM_CONTEXT_TOKENS = ENV.LLM_CONTEXT_TOKENS
+if LLM_PROVIDER not in {"ollama", "openai"}:
+    raise ImproperlyConfigured(f"LLM_PROVIDER must be 'ollama' or 'openai', not {LLM_PROVIDER!r}")
+if AI_SERVICE_URL and AI_AUTH_ENABLED and not AI_SHARED_SECRET and not DEBUG:
+    raise ImproperlyConfigured("AI_SHARED_SECRET is required when AI_SERVICE_URL is set.")
+if not AI_SHARED_SECRET and DEBUG:
+    # Development only: a key derived from SECRET_KEY so API and ai-service agree with no setup
+    # when both run from the same environment (make demo).
+    AI_SHARED_SECRET = [hashlib.sha256(f"ai-service:{SECRET_KEY}".encode()).hexdigest()]
+
+# --- Health -----------------------------------------------------------------------------------
+HEALTH_CHECK_TIMEOUT_SECONDS = ENV.HEALTH_CHECK_TIMEOUT_SECONDS
+
+# --- Observability ----------------------------------------------------------------------------
+OTEL_EXPORTER_OTLP_ENDPOINT = ENV.OTEL_EXPORTER_OTLP_ENDPOINT
+OTEL_SERVICE_NAME = ENV.OTEL_SERVICE_NAME or "jira-ai-api"
+LOG_JSON = not DEBUG
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "jira_ai.observability.ContextFilter"}},
+    "formatters": {
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [rid=%(request_id)s "
+            "trace=%(trace_id)s] %(message)s"
+        },
+        "json": {"()": "jira_ai.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": "json" if LOG_JSON else "text",
+        }
+    },
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "daphne": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+    },
+}
+
+# --- i18n ---------------------------------------------------------------------------------------
+LANGUAGE_CODE = ENV.LANGUAGE_CODE
+LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (served by an ASGI branch in jira_ai/asgi.py, never a sync middleware) -------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Security headers (applied by jira_ai.middleware, tightened in production) -----------------
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    f"form-action 'self' {ATLASSIAN_AUTH_URL}; frame-ancestors 'none'"
+)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGIN_URL = "/login"

@@ -1,0 +1,149 @@
+"""The one place where the environment is read.
+
+Every setting of DESIGN.md's configuration list is parsed here into :data:`ENV`, with its default.
+Settings modules import ``ENV``; application code reads ``django.conf.settings``, never the
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
+        raise ImproperlyConfigured(f"{name} must be {bounds}, not {value}")
+    return value
+
+
+def _float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be >= {minimum}, not {value}")
+    return value
+
+
+def _list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in _str(name, default).split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Env:
+    """Typed view of the process environment (documented in the README's configuration table)."""
+
+    DJANGO_SECRET_KEY: str = field(default_factory=lambda: _str("DJANGO_SECRET_KEY"))
+    DJANGO_DEBUG: bool = field(default_factory=lambda: _bool("DJANGO_DEBUG", True))
+    ALLOWED_HOSTS: list[str] = field(
+        default_factory=lambda: _list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+    )
+    ALLOWED_HOSTS_EXPLICIT: bool = field(default_factory=lambda: bool(_str("ALLOWED_HOSTS")))
+    REDIS_URL: str = field(default_factory=lambda: _str("REDIS_URL"))
+    DATABASE_URL: str = field(default_factory=lambda: _str("DATABASE_URL"))
+    SESSION_MAX_AGE_SECONDS: int = field(
+        default_factory=lambda: _int("SESSION_MAX_AGE_SECONDS", 8 * 3600, minimum=60)
+    )
+    SESSION_ABSOLUTE_MAX_AGE_SECONDS: int = field(
+        default_factory=lambda: _int("SESSION_ABSOLUTE_MAX_AGE_SECONDS", 24 * 3600, minimum=60)
+    )
+    TOKEN_ENCRYPTION_KEY: list[str] = field(default_factory=lambda: _list("TOKEN_ENCRYPTION_KEY"))
+    ATLASSIAN_CLIENT_ID: str = field(default_factory=lambda: _str("ATLASSIAN_CLIENT_ID"))
+    ATLASSIAN_CLIENT_SECRET: str = field(default_factory=lambda: _str("ATLASSIAN_CLIENT_SECRET"))
+    ATLASSIAN_REDIRECT_URI: str = field(
+        default_factory=lambda: _str(
+            "ATLASSIAN_REDIRECT_URI", "http://127.0.0.1:8000/oauth/callback"
+        )
+    )
+    ATLASSIAN_AUTH_URL: str = field(
+        default_factory=lambda: _str("ATLASSIAN_AUTH_URL", "https://auth.atlassian.com").rstrip("/")
+    )
+    ATLASSIAN_API_URL: str = field(
+        default_factory=lambda: _str("ATLASSIAN_API_URL", "https://api.atlassian.com").rstrip("/")
+    )
+    AI_SERVICE_URL: str = field(default_factory=lambda: _str("AI_SERVICE_URL").rstrip("/"))
+    AI_SHARED_SECRET: list[str] = field(default_factory=lambda: _list("AI_SHARED_SECRET"))
+    AI_TOKEN_TTL_SECONDS: int = field(
+        default_factory=lambda: _int("AI_TOKEN_TTL_SECONDS", 60, minimum=1)
+    )
+    AI_AUTH_ENABLED: bool = field(default_factory=lambda: _bool("AI_AUTH_ENABLED", True))
+    AI_SERVICE_CANARY_PERCENT: int = field(
+        default_factory=lambda: _int("AI_SERVICE_CANARY_PERCENT", 100, maximum=100)
+    )
+    AI_MAX_BODY_BYTES: int = field(
+        default_factory=lambda: _int("AI_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
+    )
+    AI_USER_REQUESTS_PER_MINUTE: int = field(
+        default_factory=lambda: _int("AI_USER_REQUESTS_PER_MINUTE", 20, minimum=1)
+    )
+    AI_MAX_STREAMS: int = field(default_factory=lambda: _int("AI_MAX_STREAMS", 500, minimum=1))
+    LLM_PROVIDER: str = field(default_factory=lambda: _str("LLM_PROVIDER", "ollama").lower())
+    OLLAMA_BASE_URL: str = field(
+        default_factory=lambda: _str("OLLAMA_BASE_URL", "http://127.0.0.1:11434").rstrip("/")
+    )
+    OLLAMA_MODEL: str = field(default_factory=lambda: _str("OLLAMA_MODEL", "llama3.1:8b"))
+    OPENAI_API_KEY: str = field(default_factory=lambda: _str("OPENAI_API_KEY"))
+    OPENAI_MODEL: str = field(default_factory=lambda: _str("OPENAI_MODEL", "gpt-4o-mini"))
+    OPENAI_BASE_URL: str = field(default_factory=lambda: _str("OPENAI_BASE_URL").rstrip("/"))
+    LLM_TIMEOUT_SECONDS: float = field(
+        default_factory=lambda: _float("LLM_TIMEOUT_SECONDS", 120.0, minimum=0.1)
+    )
+    LLM_CONTEXT_TOKENS: int = field(
+        default_factory=lambda: _int("LLM_CONTEXT_TOKENS", 8000, minimum=512)
+    )
+    JIRA_MAX_RETRY_WAIT_SECONDS: float = field(
+        default_factory=lambda: _float("JIRA_MAX_RETRY_WAIT_SECONDS", 10.0)
+    )
+    JIRA_CACHE_TTL_SECONDS: int = field(default_factory=lambda: _int("JIRA_CACHE_TTL_SECONDS", 60))
+    JIRA_MAX_CONCURRENCY: int = field(
+        default_factory=lambda: _int("JIRA_MAX_CONCURRENCY", 8, minimum=1, maximum=64)
+    )
+    OTEL_EXPORTER_OTLP_ENDPOINT: str = field(
+        default_factory=lambda: _str("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    OTEL_SERVICE_NAME: str = field(default_factory=lambda: _str("OTEL_SERVICE_NAME"))
+    LANGUAGE_CODE: str = field(default_factory=lambda: _str("LANGUAGE_CODE", "fr"))
+    HEALTH_CHECK_TIMEOUT_SECONDS: float = field(
+        default_factory=lambda: _float("HEALTH_CHECK_TIMEOUT_SECONDS", 1.0, minimum=0.05)
+    )
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+ENV = Env()

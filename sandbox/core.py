@@ -1,0 +1,196 @@
+"""The sandbox's shared machinery: configuration, request counters, fault injection, control routes.
+
+Every feature module (Atlassian OAuth, Jira, LLM) registers its routes on the one aiohttp
+application built by :func:`sandbox.app.create_app` and uses :class:`SandboxState` for counters and
+faults. The sandbox never sets a cookie: cookies ignore ports, so one would clobber the app's own
+cookies on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+Target = Literal["oauth", "jira", "llm"]
+Mode = Literal["status", "delay", "hang", "malformed", "cut_stream"]
+TARGETS: tuple[str, ...] = ("oauth", "jira", "llm")
+MODES: tuple[str, ...] = ("status", "delay", "hang", "malformed", "cut_stream")
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    host: str = "127.0.0.1"
+    port: int = 8090
+    seed: int = 42
+    token_ttl: int = 3600
+    llm_tokens_per_second: float = 200.0
+    llm_first_token_ms: int = 20
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@dataclass
+class Fault:
+    id: int
+    target: str
+    mode: str
+    path_regex: str | None = None
+    status: int | None = None
+    retry_after: int | None = None
+    delay_ms: int | None = None
+    count: int | None = None  # None: until removed
+
+    def matches(self, target: str, path: str) -> bool:
+        if self.target != target or self.count == 0:
+            return False
+        return self.path_regex is None or re.search(self.path_regex, path) is not None
+
+
+@dataclass
+class SandboxState:
+    config: SandboxConfig
+    routes: Counter[str] = field(default_factory=Counter)
+    counters: Counter[str] = field(default_factory=Counter)
+    faults: list[Fault] = field(default_factory=list)
+    reset_hooks: list[Callable[[], None]] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def add_fault(self, spec: dict[str, Any]) -> Fault:
+        fault = Fault(id=next(self._ids), **spec)
+        self.faults.append(fault)
+        return fault
+
+    def take_fault(self, target: str, path: str) -> Fault | None:
+        """The first fault matching this request, its count consumed."""
+        for fault in self.faults:
+            if fault.matches(target, path):
+                if fault.count is not None:
+                    fault.count -= 1
+                return fault
+        return None
+
+    def reset(self) -> None:
+        self.routes.clear()
+        self.counters.clear()
+        self.faults.clear()
+        for hook in self.reset_hooks:
+            hook()
+
+
+STATE_KEY = web.AppKey("sandbox_state", SandboxState)
+
+ErrorBody = Callable[[int], Any]
+
+
+def state_of(request: web.Request) -> SandboxState:
+    return request.app[STATE_KEY]
+
+
+async def apply_fault(
+    request: web.Request, target: str, *, error_body: ErrorBody
+) -> tuple[web.StreamResponse | None, Fault | None]:
+    """Apply the first matching fault for ``target``.
+
+    Returns ``(response, fault)``: a response to send instead of the normal one (status, malformed),
+    or ``None`` to carry on (no fault, or a delay that has elapsed). ``hang`` sleeps until the
+    client goes away (aiohttp cancels the handler). ``cut_stream`` is returned to the caller,
+    which cuts its own stream where it makes sense.
+    """
+    fault = state_of(request).take_fault(target, request.path)
+    if fault is None:
+        return None, None
+    if fault.mode == "delay":
+        await asyncio.sleep((fault.delay_ms or 0) / 1000)
+        return None, fault
+    if fault.mode == "hang":
+        await asyncio.sleep(24 * 3600)
+    if fault.mode == "status":
+        status = fault.status or 500
+        headers = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        body = error_body(status)
+        return web.json_response(body, status=status, headers=headers), fault
+    if fault.mode == "malformed":
+        return web.Response(
+            status=200, text='{"malformed": [1, 2,', content_type="application/json"
+        ), fault
+    return None, fault
+
+
+@web.middleware
+async def count_routes(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    resource = request.match_info.route.resource
+    template = resource.canonical if resource is not None else request.path
+    if not template.startswith("/_sandbox"):
+        state_of(request).routes[f"{request.method} {template}"] += 1
+    return await handler(request)
+
+
+def _bad(detail: str) -> web.Response:
+    return web.json_response({"error": detail}, status=400)
+
+
+async def post_fault(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        return _bad("body must be JSON")
+    if not isinstance(body, dict):
+        return _bad("body must be an object")
+    allowed = {"target", "path_regex", "mode", "status", "retry_after", "delay_ms", "count"}
+    unknown = set(body) - allowed
+    if unknown:
+        return _bad(f"unknown fields: {sorted(unknown)}")
+    if body.get("target") not in TARGETS:
+        return _bad(f"target must be one of {TARGETS}")
+    if body.get("mode") not in MODES:
+        return _bad(f"mode must be one of {MODES}")
+    if body.get("path_regex") is not None:
+        try:
+            re.compile(body["path_regex"])
+        except re.error as exc:
+            return _bad(f"bad path_regex: {exc}")
+    fault = state_of(request).add_fault(body)
+    return web.json_response({"id": fault.id}, status=201)
+
+
+async def delete_faults(request: web.Request) -> web.Response:
+    state_of(request).faults.clear()
+    return web.json_response({"deleted": True})
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    state = state_of(request)
+    return web.json_response(
+        {
+            "routes": dict(state.routes),
+            "tokens_issued": state.counters["tokens_issued"],
+            "refreshes": state.counters["refreshes"],
+            "llm_cancelled": state.counters["llm_cancelled"],
+            "counters": dict(state.counters),
+        }
+    )
+
+
+async def post_reset(request: web.Request) -> web.Response:
+    state_of(request).reset()
+    return web.json_response({"reset": True})
+
+
+def add_control_routes(app: web.Application) -> None:
+    app.router.add_post("/_sandbox/faults", post_fault)
+    app.router.add_delete("/_sandbox/faults", delete_faults)
+    app.router.add_get("/_sandbox/stats", get_stats)
+    app.router.add_post("/_sandbox/reset", post_reset)

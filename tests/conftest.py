@@ -1,0 +1,103 @@
+"""Session-wide real peers: the sandbox (Atlassian + LLM stand-ins) and helpers to reach it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.servers import ServerProcess, free_port, start_daphne, start_sandbox
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[ServerProcess]:
+    """One sandbox process for the whole test session."""
+    server = start_sandbox()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox_url(sandbox_server: ServerProcess) -> str:
+    """The sandbox's base URL, reset (faults, counters, tokens) before each test that uses it."""
+    httpx.post(sandbox_server.url + "/_sandbox/reset", timeout=5).raise_for_status()
+    return sandbox_server.url
+
+
+def _database_url_for_subprocesses() -> dict[str, str]:
+    """Daphne subprocesses must use the test database pytest-django created."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return {}
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or "5432"
+    return {"DATABASE_URL": f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"}
+
+
+@pytest.fixture(scope="session")
+def api_env(
+    sandbox_server: ServerProcess, django_db_setup: None, django_db_blocker: Any
+) -> dict[str, str]:
+    """Environment of the API and ai-service processes: the sandbox as Atlassian and LLM."""
+    from django.conf import settings
+
+    with django_db_blocker.unblock():
+        database = _database_url_for_subprocesses()
+    return {
+        "DJANGO_SETTINGS_MODULE": "jira_ai.settings.test",
+        "DJANGO_DEBUG": "true",
+        "REDIS_URL": settings.REDIS_URL,
+        "ATLASSIAN_AUTH_URL": sandbox_server.url,
+        "ATLASSIAN_API_URL": sandbox_server.url,
+        "OLLAMA_BASE_URL": sandbox_server.url,
+        "OPENAI_BASE_URL": sandbox_server.url + "/v1",
+        "LLM_PROVIDER": "ollama",
+        "AI_SHARED_SECRET": "test-shared-secret-1",
+        "TOKEN_ENCRYPTION_KEY": "",
+        "NO_PROXY": "127.0.0.1,localhost",
+        **database,
+    }
+
+
+@pytest.fixture(scope="session")
+def api_server(api_env: dict[str, str]) -> Iterator[ServerProcess]:
+    """The public API under real Daphne, once per session, with an OAuth client registered for it
+    in the sandbox (its redirect URI carries the port, known before start)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    client_id, secret = "jira-ai-tests", "jira-ai-tests-secret"
+    httpx.post(
+        api_env["ATLASSIAN_AUTH_URL"] + "/_sandbox/clients",
+        json={
+            "client_id": client_id,
+            "client_secret": secret,
+            "redirect_uris": [f"{url}/oauth/callback"],
+            "name": "jira-ai (tests)",
+        },
+        timeout=5,
+    )
+    env = {
+        **api_env,
+        "ATLASSIAN_CLIENT_ID": client_id,
+        "ATLASSIAN_CLIENT_SECRET": secret,
+        "ATLASSIAN_REDIRECT_URI": f"{url}/oauth/callback",
+    }
+    server = start_daphne("jira_ai.asgi:application", env, port=port)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ai_service_server(api_env: dict[str, str]) -> Iterator[ServerProcess]:
+    """ai-service under real Daphne, once per session."""
+    env = {**api_env, "DJANGO_SETTINGS_MODULE": "ai_service.settings"}
+    server = start_daphne("ai_service.asgi:application", env)
+    yield server
+    server.stop()

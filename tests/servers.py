@@ -1,0 +1,114 @@
+"""Real servers for the test session: started once, on a free port, killed at the end.
+
+Each server prints a line announcing its URL (the sandbox: ``Sandbox ready on URL``) or is polled
+on its ``/healthz`` (Daphne). No fixed sleeps: we wait on output or on a readiness probe with a
+deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class ServerProcess:
+    name: str
+    url: str
+    process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+
+    def stop(self, grace: float = 5.0) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=grace)
+
+
+def _drain(proc: subprocess.Popen[str], sink: list[str]) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        sink.append(line)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_sandbox(extra_args: Sequence[str] = (), timeout: float = 30.0) -> ServerProcess:
+    """``python -m sandbox --port 0``; waits for its ready line and returns its base URL."""
+    cmd = [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", "0", *extra_args]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    output: list[str] = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        match = re.search(r"Sandbox ready on (http://\S+)", line)
+        if match:
+            threading.Thread(target=_drain, args=(proc, output), daemon=True).start()
+            return ServerProcess("sandbox", match.group(1), proc, output)
+    proc.kill()
+    raise RuntimeError("sandbox did not start:\n" + "".join(output))
+
+
+def start_daphne(
+    application: str,
+    env: dict[str, str],
+    timeout: float = 30.0,
+    health_path: str = "/healthz",
+    port: int | None = None,
+) -> ServerProcess:
+    """Daphne on a (free) loopback port, raised backlog, polled on ``health_path`` until ready."""
+    port = port or free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-e",
+        f"tcp:port={port}:interface=127.0.0.1:backlog=2048",
+        application,
+    ]
+    full_env = {**os.environ, **env}
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+    threading.Thread(target=_drain, args=(proc, output), daemon=True).start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"daphne {application} exited:\n" + "".join(output))
+        try:
+            if httpx.get(url + health_path, timeout=1.0).status_code == 200:
+                return ServerProcess(application, url, proc, output)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)  # polling interval of a readiness probe, not a timing assumption
+    proc.kill()
+    raise RuntimeError(f"daphne {application} not ready:\n" + "".join(output))
