@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -34,20 +34,18 @@ def error_response(
     *,
     retry_after: int | None = None,
 ) -> HttpResponse:
-    response = api.create_response(request, {"detail": detail, "code": code}, status=status)
+    response = JsonResponse({"detail": detail, "code": code}, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
 
 
-@api.exception_handler(ApiError)
 def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return error_response(
         request, exc.status, str(exc.code), exc.detail, retry_after=exc.retry_after
     )
 
 
-@api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     messages = []
     for error in exc.errors[:10]:
@@ -58,12 +56,10 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     )
 
 
-@api.exception_handler(AuthenticationError)
 def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return error_response(request, 401, ErrorCode.NOT_AUTHENTICATED, "Not signed in.")
 
 
-@api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code = {
         404: ErrorCode.NOT_FOUND,
@@ -77,7 +73,18 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error_response(request, exc.status_code, code, str(exc.message))
 
 
-@api.exception_handler(Exception)
 def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(request, 500, ErrorCode.INTERNAL_ERROR, "Internal error.")
+
+
+def install_error_handlers(target: NinjaAPI) -> None:
+    """Map every error to DESIGN.md's JSON format on ``target`` (the API, or a test API)."""
+    target.add_exception_handler(ApiError, on_api_error)
+    target.add_exception_handler(ValidationError, on_validation_error)
+    target.add_exception_handler(AuthenticationError, on_authentication_error)
+    target.add_exception_handler(HttpError, on_http_error)
+    target.add_exception_handler(Exception, on_unexpected_error)
+
+
+install_error_handlers(api)

@@ -7,8 +7,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from django.http import HttpRequest
+from ninja import Router, Schema
 
 from jira_ai.http import build_async_client
 from jira_ai.redis import get_async_redis, redis_configured
@@ -16,7 +16,14 @@ from jira_ai.redis import get_async_redis, redis_configured
 router = Router(tags=["health"], auth=None)
 
 
-@router.get("/healthz", summary="Liveness: the process answers (no dependency checked)")
+class HealthOut(Schema):
+    status: str
+    checks: dict[str, str]
+
+
+@router.get(
+    "/healthz", summary="Liveness: the process answers (no dependency checked)", response=HealthOut
+)
 async def healthz(request: HttpRequest) -> dict[str, object]:
     return {"status": "ok", "checks": {}}
 
@@ -56,11 +63,14 @@ async def run_checks(
     return ready, {name: message for name, (_, message) in zip(checks, results, strict=True)}
 
 
-@router.get("/readyz", summary="Readiness: Redis and ai-service answer")
-async def readyz(request: HttpRequest, response: HttpResponse) -> dict[str, object]:
+@router.get(
+    "/readyz",
+    summary="Readiness: Redis and ai-service answer",
+    response={200: HealthOut, 503: HealthOut},
+)
+async def readyz(request: HttpRequest) -> tuple[int, dict[str, object]]:
     ready, checks = await run_checks(
         {"redis": _check_redis, "ai_service": _check_ai_service},
         settings.HEALTH_CHECK_TIMEOUT_SECONDS,
     )
-    response.status_code = 200 if ready else 503
-    return {"status": "ok" if ready else "unavailable", "checks": checks}
+    return (200 if ready else 503), {"status": "ok" if ready else "unavailable", "checks": checks}

@@ -1,0 +1,75 @@
+"""docker-compose.yml names only settings that exist, and its ports and URLs agree."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+from jira_ai.settings.env import Env
+from tests.servers import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+OUR_SERVICES = [name for name, spec in SERVICES.items() if spec.get("build") == "."]
+AI_SERVICE_SETTINGS = set(
+    re.findall(r'_(?:env|bool|number)\("([A-Z_]+)"', (ROOT / "ai_service/settings.py").read_text())
+)
+KNOWN = set(Env.names()) | AI_SERVICE_SETTINGS | {"DJANGO_SETTINGS_MODULE"}
+
+
+def command_port(service: str) -> int:
+    command = " ".join(SERVICES[service]["command"])
+    match = re.search(r"tcp:port=(\d+):interface=0\.0\.0\.0:backlog=2048", command)
+    assert match, f"{service} must start Daphne with a raised backlog"
+    return int(match.group(1))
+
+
+def test_our_services_are_the_api_ai_service_and_migrations() -> None:
+    assert sorted(OUR_SERVICES) == ["ai-service", "api", "migrate"]
+    assert {"redis", "db", "ollama", "ollama-pull"} <= set(SERVICES)
+
+
+@pytest.mark.parametrize("service", OUR_SERVICES)
+def test_every_environment_variable_is_a_setting(service: str) -> None:
+    names = set(SERVICES[service]["environment"])
+
+    assert names - KNOWN == set()
+
+
+@pytest.mark.parametrize("service", ["api", "ai-service"])
+def test_healthcheck_probes_the_port_daphne_listens_on(service: str) -> None:
+    probe = " ".join(SERVICES[service]["healthcheck"]["test"])
+
+    assert f"http://127.0.0.1:{command_port(service)}/healthz" in probe
+    assert f"{command_port(service)}:{command_port(service)}" in SERVICES[service]["ports"]
+
+
+def test_urls_point_at_the_services_that_serve_them() -> None:
+    api_env = SERVICES["api"]["environment"]
+    ai_url = urlparse(api_env["AI_SERVICE_URL"])
+    redis_url = urlparse(api_env["REDIS_URL"])
+    db_url = urlparse(api_env["DATABASE_URL"])
+    ollama_url = urlparse(SERVICES["ai-service"]["environment"]["OLLAMA_BASE_URL"])
+
+    assert (ai_url.hostname, ai_url.port) == ("ai-service", command_port("ai-service"))
+    assert (redis_url.hostname, redis_url.port) == ("redis", 6379)
+    assert (db_url.hostname, db_url.port) == ("db", 5432)
+    assert db_url.path == "/" + SERVICES["db"]["environment"]["POSTGRES_DB"]
+    assert (ollama_url.hostname, ollama_url.port) == ("ollama", 11434)
+
+
+def test_settings_modules_exist() -> None:
+    for service in OUR_SERVICES:
+        module = SERVICES[service]["environment"]["DJANGO_SETTINGS_MODULE"]
+        assert (ROOT / (module.replace(".", "/") + ".py")).is_file(), module
+
+
+def test_the_dockerfile_collects_static_files_and_compiles_messages() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert "collectstatic --noinput" in dockerfile
+    assert "compilemessages" in dockerfile
