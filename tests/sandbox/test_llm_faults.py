@@ -1,0 +1,271 @@
+"""LLM faults, pace and cancellation, each seen from the vendor SDKs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import ollama
+import openai
+import pytest
+from openai import AsyncOpenAI
+
+MESSAGES = [
+    {
+        "role": "user",
+        "content": "Summarize:\n```data\nPROJ-1 [Done] Fix the login page\n"
+        "PROJ-2 [To Do] Add an export button\n```",
+    }
+]
+
+
+def _fault(url: str, **spec: Any) -> None:
+    httpx.post(f"{url}/_sandbox/faults", json={"target": "llm", **spec}).raise_for_status()
+
+
+def _pace(url: str, tokens_per_second: float, first_token_ms: int = 0) -> None:
+    httpx.post(
+        f"{url}/_sandbox/llm",
+        json={"tokens_per_second": tokens_per_second, "first_token_ms": first_token_ms},
+    ).raise_for_status()
+
+
+def _stats(url: str) -> dict[str, Any]:
+    return httpx.get(f"{url}/_sandbox/stats").json()
+
+
+async def _wait_for_cancelled(url: str, expected: int, deadline_s: float = 10.0) -> int:
+    deadline = time.monotonic() + deadline_s
+    async with httpx.AsyncClient() as http:
+        while True:
+            value = (await http.get(f"{url}/_sandbox/stats")).json()["llm_cancelled"]
+            if value >= expected or time.monotonic() > deadline:
+                return int(value)
+            await asyncio.sleep(0.02)  # polling interval, not a timing assumption
+
+
+async def _collect(stream: AsyncIterator[Any], sink: list[Any]) -> None:
+    """Append every item of ``stream`` to ``sink`` (kept when the stream fails midway)."""
+    async for item in stream:
+        sink.append(item)
+
+
+@pytest.fixture
+def llm_url(sandbox_url: str) -> str:
+    _pace(sandbox_url, 5000)
+    return sandbox_url
+
+
+@pytest.fixture
+def client(llm_url: str) -> AsyncOpenAI:
+    return AsyncOpenAI(base_url=f"{llm_url}/v1", api_key="sk-test", max_retries=0, timeout=10)
+
+
+async def test_status_500_is_an_internal_server_error(llm_url: str, client: AsyncOpenAI) -> None:
+    _fault(llm_url, mode="status", status=500, count=1)
+
+    with pytest.raises(openai.InternalServerError) as caught:
+        await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    after = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    assert caught.value.status_code == 500
+    assert caught.value.type == "server_error"
+    assert after.choices[0].finish_reason == "stop"
+
+
+async def test_status_429_carries_retry_after(llm_url: str, client: AsyncOpenAI) -> None:
+    _fault(llm_url, mode="status", status=429, retry_after=7)
+
+    with pytest.raises(openai.RateLimitError) as caught:
+        await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    assert caught.value.code == "rate_limit_exceeded"
+    assert caught.value.response.headers["retry-after"] == "7"
+    assert caught.value.response.headers["retry-after-ms"] == "7000"
+
+
+async def test_status_fault_on_ollama_uses_its_error_shape(llm_url: str) -> None:
+    _fault(llm_url, mode="status", status=429, retry_after=3, path_regex="^/api/chat$")
+
+    with pytest.raises(ollama.ResponseError) as caught:
+        await ollama.AsyncClient(host=llm_url).chat(model="llama3.1:8b", messages=MESSAGES)
+
+    assert caught.value.status_code == 429
+    assert caught.value.error == "too many requests (sandbox fault)"
+
+
+async def test_delay_postpones_the_answer(llm_url: str, client: AsyncOpenAI) -> None:
+    _fault(llm_url, mode="delay", delay_ms=400)
+
+    started = time.monotonic()
+    completion = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    assert time.monotonic() - started >= 0.4
+    assert completion.choices[0].message.content is not None
+
+
+async def test_hang_ends_in_an_sdk_timeout_counted_as_cancelled(llm_url: str) -> None:
+    _fault(llm_url, mode="hang")
+    hasty = AsyncOpenAI(base_url=f"{llm_url}/v1", api_key="sk-test", max_retries=0, timeout=0.3)
+
+    with pytest.raises(openai.APITimeoutError):
+        await hasty.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    assert await _wait_for_cancelled(llm_url, 1) == 1
+
+
+async def test_malformed_plain_answer_has_broken_json_content(
+    llm_url: str, client: AsyncOpenAI
+) -> None:
+    _fault(llm_url, mode="malformed")
+
+    completion = await client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, response_format={"type": "json_object"}
+    )
+
+    content = completion.choices[0].message.content or ""
+    assert content.startswith('{"summary": "The data covers 2 issues')
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(content)
+
+
+async def test_malformed_stream_breaks_sdk_iteration(llm_url: str, client: AsyncOpenAI) -> None:
+    _fault(llm_url, mode="malformed")
+    received: list[Any] = []
+
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True
+    )
+    with pytest.raises(json.JSONDecodeError):
+        await _collect(stream, received)
+
+    assert len(received) > 3
+
+
+async def test_malformed_ollama_stream_breaks_sdk_iteration(llm_url: str) -> None:
+    _fault(llm_url, mode="malformed")
+    received: list[Any] = []
+
+    stream = await ollama.AsyncClient(host=llm_url).chat(
+        model="llama3.1:8b", messages=MESSAGES, stream=True
+    )
+    with pytest.raises(json.JSONDecodeError):
+        await _collect(stream, received)
+
+    assert len(received) > 3
+
+
+async def test_cut_stream_fails_mid_iteration_without_done(
+    llm_url: str, client: AsyncOpenAI
+) -> None:
+    _fault(llm_url, mode="cut_stream", count=1)
+    chunks: list[Any] = []
+
+    stream = await client.chat.completions.create(
+        model="gpt-4.1-mini", messages=MESSAGES, stream=True
+    )
+    with pytest.raises(httpx.RemoteProtocolError):
+        await _collect(stream, chunks)
+    texts = [c.choices[0].delta.content or "" for c in chunks]
+    full = await client.chat.completions.create(model="gpt-4.1-mini", messages=MESSAGES)
+
+    whole = full.choices[0].message.content or ""
+    assert len(texts) > 3
+    assert whole.startswith("".join(texts))
+    assert len("".join(texts)) < len(whole)
+    assert _stats(llm_url)["llm_cancelled"] == 0
+
+
+async def test_cut_plain_response_is_a_connection_error(llm_url: str, client: AsyncOpenAI) -> None:
+    _fault(llm_url, mode="cut_stream")
+
+    with pytest.raises(openai.APIConnectionError):
+        await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    assert _stats(llm_url)["llm_cancelled"] == 0
+
+
+async def test_cut_ollama_stream_ends_with_an_error_line(llm_url: str) -> None:
+    _fault(llm_url, mode="cut_stream")
+    received: list[Any] = []
+
+    stream = await ollama.AsyncClient(host=llm_url).chat(
+        model="llama3.1:8b", messages=MESSAGES, stream=True
+    )
+    with pytest.raises(ollama.ResponseError) as caught:
+        await _collect(stream, received)
+
+    assert caught.value.status_code == -1
+    assert caught.value.error == "an error was encountered while running the model (sandbox cut)"
+    assert len(received) > 3
+
+
+async def test_closing_a_stream_early_is_counted_once(sandbox_url: str) -> None:
+    _pace(sandbox_url, 20)
+    client = AsyncOpenAI(base_url=f"{sandbox_url}/v1", api_key="sk-test", max_retries=0)
+
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True
+    )
+    received = 0
+    async for _chunk in stream:
+        received += 1
+        if received == 2:
+            break
+    await stream.close()
+
+    assert await _wait_for_cancelled(sandbox_url, 1) == 1
+    assert _stats(sandbox_url)["counters"]["llm_requests"] == 1
+
+
+async def test_completed_requests_are_not_counted_as_cancelled(llm_url: str) -> None:
+    client = ollama.AsyncClient(host=llm_url)
+
+    async for _part in await client.chat(model="llama3.1:8b", messages=MESSAGES, stream=True):
+        pass
+    await client.chat(model="llama3.1:8b", messages=MESSAGES)
+
+    stats = _stats(llm_url)
+    assert stats["llm_cancelled"] == 0
+    assert stats["counters"]["llm_requests"] == 2
+    assert stats["routes"]["POST /api/chat"] == 2
+
+
+async def test_stream_chunks_arrive_over_time_at_the_set_pace(sandbox_url: str) -> None:
+    _pace(sandbox_url, 40, first_token_ms=100)
+    client = AsyncOpenAI(base_url=f"{sandbox_url}/v1", api_key="sk-test", max_retries=0)
+    arrivals: list[float] = []
+
+    started = time.monotonic()
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True
+    )
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            arrivals.append(time.monotonic() - started)
+
+    expected_span = (len(arrivals) - 1) / 40
+    assert arrivals[0] >= 0.1
+    assert arrivals[-1] - arrivals[0] >= 0.8 * expected_span
+    assert expected_span > 0.5
+
+
+async def test_pace_control_is_shown_and_restored_by_reset(sandbox_url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        initial = (await http.get(f"{sandbox_url}/_sandbox/llm")).json()
+        changed = await http.post(
+            f"{sandbox_url}/_sandbox/llm", json={"tokens_per_second": 7, "first_token_ms": 300}
+        )
+        refused = await http.post(f"{sandbox_url}/_sandbox/llm", json={"tokens_per_second": 0})
+        await http.post(f"{sandbox_url}/_sandbox/reset")
+        restored = (await http.get(f"{sandbox_url}/_sandbox/llm")).json()
+
+    assert changed.json()["tokens_per_second"] == 7
+    assert changed.json()["first_token_ms"] == 300
+    assert refused.status_code == 400
+    assert restored == initial
+    assert (initial["tokens_per_second"], initial["first_token_ms"]) == (200.0, 20)
