@@ -46,7 +46,7 @@ async def serve(config: SandboxConfig) -> None:
     await site.start()
     server = site._server
     assert server is not None
-    port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     real = dataclasses.replace(config, port=port)
     from sandbox.core import STATE_KEY
 
