@@ -1,14 +1,35 @@
-"""The NinjaAPI of ai-service: health, and the /ai/* routes (AI core issue)."""
+"""The NinjaAPI of ai-service: health, and the /ai/* routes called by the public API with a
+signed bearer token. Handlers parse, call one engine function and return its schema; errors leave
+as ``{"detail", "code"}`` from the exception handlers below."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from functools import cache
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from ninja import NinjaAPI, Schema
 from ninja.errors import ValidationError
+
+from ai_service.auth import InvalidServiceToken, ServiceTokenAuth
+from ai_service.engine import (
+    KEEPALIVE,
+    OPEN,
+    EngineConfig,
+    EngineError,
+    StreamEvent,
+    issue_analyze,
+    issue_analyze_stream,
+    jql_summarize,
+    sse_encode,
+)
+from ai_service.engine.schemas import Analysis, AnalyzeRequest, ErrorOut, SummarizeRequest, Summary
+from ai_service.metrics import LATENCY, REQUESTS, STREAMS_IN_FLIGHT
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +38,7 @@ api = NinjaAPI(
     version="1.0.0",
     description="LLM engine of jira-ai, called by the public API with a signed bearer token.",
     urls_namespace="ai_service_api",
+    auth=ServiceTokenAuth(),
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
@@ -31,19 +53,45 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     return error_response(request, 422, "invalid_input", "Invalid request body.")
 
 
+@api.exception_handler(InvalidServiceToken)
+def on_invalid_token(request: HttpRequest, exc: InvalidServiceToken) -> HttpResponse:
+    response = error_response(request, 401, exc.code, exc.detail)
+    response["WWW-Authenticate"] = 'Bearer realm="ai-service"'
+    return response
+
+
+@api.exception_handler(EngineError)
+def on_engine_error(request: HttpRequest, exc: EngineError) -> HttpResponse:
+    response = error_response(request, exc.status, exc.code, exc.detail)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @api.exception_handler(Exception)
 def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(request, 500, "internal_error", "Internal error.")
 
 
-@api.get("/healthz", tags=["health"], summary="Liveness")
+@api.get("/healthz", tags=["health"], summary="Liveness", auth=None)
 async def healthz(request: HttpRequest) -> dict[str, object]:
     return {"status": "ok", "checks": {}}
 
 
-@api.get("/readyz", tags=["health"], summary="Readiness: the LLM endpoint answers")
-async def readyz(request: HttpRequest, response: HttpResponse) -> dict[str, object]:
+class HealthOut(Schema):
+    status: str
+    checks: dict[str, str]
+
+
+@api.get(
+    "/readyz",
+    tags=["health"],
+    summary="Readiness: the LLM endpoint answers",
+    response={200: HealthOut, 503: HealthOut},
+    auth=None,
+)
+async def readyz(request: HttpRequest) -> tuple[int, dict[str, object]]:
     from ai_service.readiness import check_llm
 
     try:
@@ -54,5 +102,154 @@ async def readyz(request: HttpRequest, response: HttpResponse) -> dict[str, obje
         ok, message = False, f"timeout after {settings.HEALTH_CHECK_TIMEOUT_SECONDS:g}s"
     except Exception as exc:  # a probe reports any failure as "not ready"
         ok, message = False, f"error: {type(exc).__name__}"
-    response.status_code = 200 if ok else 503
-    return {"status": "ok" if ok else "unavailable", "checks": {"llm": message}}
+    return (200 if ok else 503), {
+        "status": "ok" if ok else "unavailable",
+        "checks": {"llm": message},
+    }
+
+
+# -- /ai/* ---------------------------------------------------------------------------------------
+
+ERRORS = {401: ErrorOut, 413: ErrorOut, 422: ErrorOut, 502: ErrorOut, 503: ErrorOut, 504: ErrorOut}
+
+
+@cache
+def engine_config() -> EngineConfig:
+    return EngineConfig.from_settings(settings)
+
+
+@api.post("/ai/summarize-jql", tags=["ai"], response={200: Summary, **ERRORS})
+async def summarize_jql(request: HttpRequest, body: SummarizeRequest) -> Summary:
+    """Summary of the issues of a JQL query (fetched from Jira by the caller)."""
+    with _measured("summarize-jql"):
+        return await jql_summarize(config=engine_config(), request=body)
+
+
+@api.post("/ai/analyze-issue", tags=["ai"], response={200: Analysis, **ERRORS})
+async def analyze_issue(request: HttpRequest, body: AnalyzeRequest) -> Analysis:
+    """Analysis of one issue with its comments (newest first)."""
+    with _measured("analyze-issue"):
+        return await issue_analyze(config=engine_config(), request=body)
+
+
+@api.post(
+    "/ai/analyze-issue/stream",
+    tags=["ai"],
+    response={200: None, **ERRORS},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "Server-sent events: log, delta, result, then done or error.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+async def analyze_issue_stream(request: HttpRequest, body: AnalyzeRequest) -> HttpResponseBase:
+    """The analysis as server-sent events, sections streamed as the model writes them."""
+    slot = _StreamSlot.acquire()
+    if slot is None:
+        REQUESTS.labels("analyze-issue/stream", "too_many_streams").inc()
+        return error_response(
+            request, 503, "too_many_streams", "Too many analyses are streaming; retry shortly."
+        )
+    events = issue_analyze_stream(config=engine_config(), request=body)
+    response = StreamingHttpResponse(
+        _sse_body(events, slot, keepalive=float(getattr(settings, "AI_KEEPALIVE_SECONDS", 15.0))),
+        content_type="text/event-stream",
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    # Released when the response is closed too, in case the body is never iterated.
+    response._resource_closers.append(slot.release)  # type: ignore[attr-defined]
+    return response
+
+
+@contextlib.contextmanager
+def _measured(endpoint: str) -> Iterator[None]:
+    started = time.perf_counter()
+    code = "ok"
+    try:
+        yield
+    except EngineError as exc:
+        code = exc.code
+        raise
+    except Exception:
+        code = "internal_error"
+        raise
+    finally:
+        REQUESTS.labels(endpoint, code).inc()
+        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+
+
+class _StreamSlot:
+    """One of ``AI_MAX_STREAMS`` per process (a cap on this process's memory and connections,
+    so process-local by nature)."""
+
+    in_flight = 0
+
+    def __init__(self) -> None:
+        self.released = False
+
+    @classmethod
+    def acquire(cls) -> _StreamSlot | None:
+        if cls.in_flight >= settings.AI_MAX_STREAMS:
+            return None
+        cls.in_flight += 1
+        STREAMS_IN_FLIGHT.inc()
+        return cls()
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            type(self).in_flight -= 1
+            STREAMS_IN_FLIGHT.dec()
+
+
+async def _sse_body(
+    events: AsyncGenerator[StreamEvent, None], slot: _StreamSlot, *, keepalive: float
+) -> AsyncIterator[bytes]:
+    """SSE bytes: ``: ok`` at once (headers leave with the first chunk), then each event, with a
+    keepalive comment whenever nothing was written for ``keepalive`` seconds. A client that goes
+    away cancels this generator; the engine's stream is then cancelled, which closes the LLM
+    requests."""
+    started = time.perf_counter()
+    code = "ok"
+    pending: asyncio.Future[StreamEvent] | None = None
+    try:
+        yield OPEN
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(events))
+            done, _ = await asyncio.wait({pending}, timeout=keepalive)
+            if not done:
+                yield KEEPALIVE
+                continue
+            try:
+                event = pending.result()
+            except StopAsyncIteration:
+                break
+            finally:
+                pending = None
+            if event.event == "error":
+                code = str(event.data.get("code", "error"))
+            yield sse_encode(event)
+    except asyncio.CancelledError:
+        code = "cancelled"
+        raise
+    except Exception:
+        logger.exception("streamed analysis failed")
+        code = "internal_error"
+        yield sse_encode(
+            StreamEvent(0, "error", {"code": "internal_error", "detail": "Internal error."})
+        )
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
+        with contextlib.suppress(RuntimeError):
+            await events.aclose()
+        slot.release()
+        REQUESTS.labels("analyze-issue/stream", code).inc()
+        LATENCY.labels("analyze-issue/stream").observe(time.perf_counter() - started)

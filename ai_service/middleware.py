@@ -48,3 +48,38 @@ class RequestIdMiddleware:
             response = await self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+class BodySizeLimitMiddleware:
+    """413 ``body_too_large`` before anything parses a body over ``AI_MAX_BODY_BYTES``: first on
+    the announced ``Content-Length``, then on the bytes actually received."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        from django.conf import settings
+        from django.core.exceptions import RequestDataTooBig
+        from django.http import JsonResponse
+
+        limit = settings.AI_MAX_BODY_BYTES
+        too_large = JsonResponse(
+            {"detail": f"Request body over {limit} bytes.", "code": "body_too_large"}, status=413
+        )
+        if request.method in {"POST", "PUT", "PATCH"}:
+            try:
+                announced = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                announced = 0
+            if announced > limit:
+                return too_large
+            try:
+                if len(request.body) > limit:
+                    return too_large
+            except RequestDataTooBig:
+                return too_large
+        return await self.get_response(request)

@@ -40,6 +40,8 @@ AI_SHARED_SECRET = [s.strip() for s in _env("AI_SHARED_SECRET").split(",") if s.
 AI_TOKEN_TTL_SECONDS = int(_number("AI_TOKEN_TTL_SECONDS", 60))
 AI_MAX_BODY_BYTES = int(_number("AI_MAX_BODY_BYTES", 5 * 1024 * 1024))
 AI_MAX_STREAMS = int(_number("AI_MAX_STREAMS", 500))
+# A comment line on idle streams, so that proxies do not close them (at least every 15 s).
+AI_KEEPALIVE_SECONDS = _number("AI_KEEPALIVE_SECONDS", 15.0)
 if not AI_SHARED_SECRET and DEBUG:
     # Development only: the same derivation as the API's, so `make demo` needs no configuration.
     AI_SHARED_SECRET = [hashlib.sha256(f"ai-service:{SECRET_KEY}".encode()).hexdigest()]
@@ -86,12 +88,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "ai_service.middleware.PrometheusBeforeMiddleware",
     "ai_service.middleware.RequestIdMiddleware",
+    "ai_service.middleware.BodySizeLimitMiddleware",
     "ai_service.middleware.PrometheusAfterMiddleware",
 ]
 ROOT_URLCONF = "ai_service.urls"
 ASGI_APPLICATION = "ai_service.asgi.application"
 DATABASES: dict[str, Any] = {}
 USE_TZ = True
+TIME_ZONE = "UTC"
 USE_I18N = False
 STATIC_URL = "/static/"
 TEMPLATES = [
@@ -101,7 +105,8 @@ TEMPLATES = [
         "OPTIONS": {"context_processors": []},
     }
 ]
-DATA_UPLOAD_MAX_MEMORY_SIZE = AI_MAX_BODY_BYTES
+# Checked by BodySizeLimitMiddleware (413); Django's own check would answer 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = AI_MAX_BODY_BYTES + 1
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,20 @@
+"""Prometheus metrics of the engine (both services record them: one registry per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+LLM_CALLS = Counter(
+    "jira_ai_llm_calls_total",
+    "LLM chat completions by kind (json, stream) and outcome (ok or an error code).",
+    ["kind", "outcome"],
+)
+LLM_TOKENS = Counter(
+    "jira_ai_llm_tokens_total",
+    "Tokens reported by the LLM's usage, by direction (in = prompt, out = completion).",
+    ["direction", "model"],
+)
+CITATIONS_REMOVED = Counter(
+    "jira_ai_llm_citations_removed_total",
+    "Issue keys cited by the model that were not in its input (removed from the output).",
+)

@@ -1,0 +1,148 @@
+"""The streamed analysis: one prompt per section, run concurrently, their text merged as it comes.
+
+An async generator of typed events (``log``, ``delta``, ``result``, then ``done`` or one final
+``error``), with increasing ids. Closing the generator (the client went away) or cancelling its
+consumer cancels the section tasks, whose ``finally`` closes the upstream LLM streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ai_service.engine.config import EngineConfig
+from ai_service.engine.errors import EngineError
+from ai_service.engine.llm import llm_client
+from ai_service.engine.pipeline import (
+    IssueContext,
+    _messages,
+    analysis_budget,
+    issue_context,
+    language_of,
+)
+from ai_service.engine.prompts import render, section_tasks
+from ai_service.engine.schemas import STREAM_SECTIONS, AnalyzeRequest, Language, StreamSection
+
+logger = logging.getLogger(__name__)
+
+EventName = Literal["log", "delta", "result", "done", "error"]
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One SSE event: ``event`` name, JSON ``data`` and its ``id`` (increasing per stream)."""
+
+    id: int
+    event: EventName
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Delta:
+    section: StreamSection
+    text: str
+
+
+@dataclass(frozen=True)
+class _Finished:
+    section: StreamSection
+    content: str
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: EngineError
+
+
+async def _section(
+    config: EngineConfig,
+    language: Language,
+    context: IssueContext,
+    section: StreamSection,
+    queue: asyncio.Queue[_Delta | _Finished | _Failed],
+) -> None:
+    user = render(
+        "section",
+        language,
+        task=section_tasks(language)[section],
+        key=context.key,
+        comments_analyzed=context.comments_analyzed,
+        comments_total=context.comments_total,
+        keys=", ".join(sorted(context.allowed)),
+        data=context.data,
+    )
+    parts: list[str] = []
+    chunks = llm_client(config).stream_text(messages=_messages(language, user))
+    try:
+        async for text in chunks:
+            parts.append(text)
+            queue.put_nowait(_Delta(section, text))
+        queue.put_nowait(_Finished(section, "".join(parts).strip()))
+    except EngineError as exc:
+        queue.put_nowait(_Failed(exc))
+    finally:
+        # Cancelled mid-stream: closing the generator closes the HTTP response upstream.
+        await chunks.aclose()
+
+
+async def issue_analyze_stream(
+    *, config: EngineConfig, request: AnalyzeRequest, first_id: int = 1
+) -> AsyncGenerator[StreamEvent, None]:
+    """Events of the streamed analysis of ``request.issue``; ids start at ``first_id`` (the API
+    may have sent events of its own before)."""
+    started = time.monotonic()
+    next_id = first_id
+
+    def event(name: EventName, **data: Any) -> StreamEvent:
+        nonlocal next_id
+        next_id += 1
+        return StreamEvent(next_id - 1, name, data)
+
+    language = language_of(request.language, config)
+    context = issue_context(request, budget=analysis_budget(config, language, "section"))
+    yield event(
+        "log",
+        step="context",
+        message=(
+            f"{context.key}: {context.comments_analyzed} of {context.comments_total} comments"
+            " in the analysis"
+        ),
+    )
+    queue: asyncio.Queue[_Delta | _Finished | _Failed] = asyncio.Queue()
+    tasks = [
+        asyncio.create_task(_section(config, language, context, section, queue))
+        for section in STREAM_SECTIONS
+    ]
+    yield event("log", step="generate", message=f"{len(tasks)} sections requested from the model")
+    try:
+        pending = set(STREAM_SECTIONS)
+        while pending:
+            item = await queue.get()
+            if isinstance(item, _Delta):
+                yield event("delta", section=item.section, text=item.text)
+            elif isinstance(item, _Finished):
+                pending.discard(item.section)
+                yield event("result", section=item.section, content=item.content)
+            else:
+                logger.warning("streamed analysis failed: %s", item.error.code)
+                yield event("error", code=item.error.code, detail=item.error.detail)
+                return
+        yield event(
+            "done",
+            coverage={
+                "comments_analyzed": context.comments_analyzed,
+                "comments_total": context.comments_total,
+            },
+            duration_ms=round((time.monotonic() - started) * 1000),
+        )
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

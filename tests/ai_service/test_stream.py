@@ -1,0 +1,105 @@
+"""The streamed analysis, in process against the sandbox LLM: event order and ids, deltas before
+the model has finished, cancellation reaching the LLM, a failure mid-stream as one error event."""
+
+from __future__ import annotations
+
+import httpx
+
+from ai_service.engine import EngineConfig, issue_analyze_stream, sse_encode
+from ai_service.engine.schemas import STREAM_SECTIONS, AnalyzeRequest
+from ai_service.engine.stream import StreamEvent
+from tests.ai_service.conftest import llm_fault, llm_pace, make_issue, sandbox_stats, wait_until
+
+
+async def collect(config: EngineConfig, request: AnalyzeRequest) -> list[StreamEvent]:
+    return [event async for event in issue_analyze_stream(config=config, request=request)]
+
+
+async def test_events_come_in_order_with_increasing_ids(
+    engine_config: EngineConfig, fast_llm: str
+) -> None:
+    events = await collect(engine_config, AnalyzeRequest(issue=make_issue(3), language="en"))
+
+    names = [e.event for e in events]
+    assert names[:2] == ["log", "log"]
+    assert names[-1] == "done"
+    assert "error" not in names
+    assert [e.id for e in events] == list(range(1, len(events) + 1))
+    results = [e for e in events if e.event == "result"]
+    assert sorted(e.data["section"] for e in results) == sorted(STREAM_SECTIONS)
+    for result in results:
+        section = result.data["section"]
+        deltas = [e for e in events if e.event == "delta" and e.data["section"] == section]
+        assert deltas != []
+        assert max(d.id for d in deltas) < result.id
+        assert "".join(d.data["text"] for d in deltas).strip() == result.data["content"]
+    done = events[-1].data
+    assert done["coverage"] == {"comments_analyzed": 0, "comments_total": 0}
+    assert isinstance(done["duration_ms"], int)
+
+
+async def test_deltas_arrive_before_the_llm_has_finished(
+    engine_config: EngineConfig, sandbox_url: str
+) -> None:
+    llm_pace(sandbox_url, tokens_per_second=20)
+    stream = issue_analyze_stream(config=engine_config, request=AnalyzeRequest(issue=make_issue(4)))
+    try:
+        async for event in stream:
+            if event.event == "delta":
+                break
+        async with httpx.AsyncClient() as client:
+            control = (await client.get(sandbox_url + "/_sandbox/llm")).json()
+        assert control["active_streams"] == 4
+    finally:
+        await stream.aclose()
+
+
+async def test_closing_the_stream_cancels_the_llm_requests(
+    engine_config: EngineConfig, sandbox_url: str
+) -> None:
+    llm_pace(sandbox_url, tokens_per_second=20)
+    stream = issue_analyze_stream(config=engine_config, request=AnalyzeRequest(issue=make_issue(5)))
+    async for event in stream:
+        if event.event == "delta":
+            break
+
+    await stream.aclose()
+
+    assert wait_until(lambda: sandbox_stats(sandbox_url)["llm_cancelled"] >= 4)
+    assert sandbox_stats(sandbox_url)["llm_cancelled"] == 4
+
+
+async def test_a_cut_llm_stream_ends_with_one_error_event(
+    engine_config: EngineConfig, fast_llm: str
+) -> None:
+    llm_fault(fast_llm, mode="cut_stream", count=1)
+
+    events = await collect(engine_config, AnalyzeRequest(issue=make_issue(6)))
+
+    assert events[-1].event == "error"
+    assert events[-1].data == {
+        "code": "llm_unavailable",
+        "detail": "The language model is unavailable.",
+    }
+    assert [e.event for e in events].count("error") == 1
+    assert "done" not in [e.event for e in events]
+
+
+async def test_an_llm_failure_before_the_stream_is_an_error_event(
+    engine_config: EngineConfig, fast_llm: str
+) -> None:
+    llm_fault(fast_llm, mode="status", status=429, retry_after=3)
+
+    events = await collect(engine_config, AnalyzeRequest(issue=make_issue(6)))
+
+    assert events[-1].event == "error"
+    assert events[-1].data["code"] == "llm_rate_limited"
+    assert [e.event for e in events].count("error") == 1
+
+
+def test_sse_encoding_is_one_line_of_json_per_event() -> None:
+    event = StreamEvent(7, "delta", {"section": "synthesis", "text": "a\nb"})
+
+    assert sse_encode(event) == (
+        b'id: 7\nevent: delta\ndata: {"section":"synthesis","text":"a\\nb"}\n\n'
+    )
