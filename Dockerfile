@@ -14,4 +14,6 @@ RUN DJANGO_SETTINGS_MODULE=jira_ai.settings.base python manage.py collectstatic 
 RUN useradd --system --uid 10001 app && chown -R app /app
 USER app
 EXPOSE 8000 8001
-CMD ["daphne", "-e", "tcp:port=8000:interface=0.0.0.0:backlog=2048", "jira_ai.asgi:application"]
+# -v 0: Daphne's own access log prints query strings (OAuth codes, JQL); jira_ai logs its own
+# access line without them (jira_ai/middleware.py).
+CMD ["daphne", "-v", "0", "-e", "tcp:port=8000:interface=0.0.0.0:backlog=2048", "jira_ai.asgi:application"]

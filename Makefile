@@ -23,8 +23,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP) ## Create .venv and install the pinned runtime + dev requirements (once)
 
 .PHONY: system-deps
-system-deps: ## Install missing system packages (gettext, redis-server) when possible
-	@scripts/ensure-system-deps gettext:msgfmt
+system-deps: ## Install missing system packages (gettext, Chromium for the browser tests, npm) when possible
+	@scripts/ensure-system-deps gettext:msgfmt chromium:chromium npm:npm
+
+# `npm ci` only when node_modules is missing or older than the lockfile (axe-core for tests/ui).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: node-deps
+node-deps: system-deps node_modules/.package-lock.json ## Install the pinned npm packages of the browser tests (axe-core) with npm ci
 
 .PHONY: messages
 messages: system-deps install ## Compile the translations (locale/*.po -> .mo)
@@ -43,7 +51,7 @@ fmt: install ## Format and autofix with ruff
 	$(VENV)/bin/ruff format .
 
 .PHONY: test
-test: install messages lint ## Install what the tests need, lint, run the whole suite (real Redis, sandbox, Daphne, Chromium)
+test: install system-deps node-deps messages lint ## Install what the tests need, lint, run the whole suite (real Redis, sandbox, Daphne, Chromium)
 	@scripts/with-redis $(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: demo

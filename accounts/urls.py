@@ -1,7 +1,13 @@
-"""Sign-in pages (completed by the accounts issue: OAuth through social-auth)."""
+"""Sign-in pages: the sign-in page and start of the dance, the OAuth callback, sign-out."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from accounts import views
+
+urlpatterns = [
+    path("login", views.login_view, name="login"),
+    path("oauth/callback", views.oauth_callback, name="oauth-callback"),
+    path("logout", views.logout_view, name="logout"),
+]

@@ -2,4 +2,4 @@
 
 from jira_ai.settings.test import *  # noqa: F403
 
-MIDDLEWARE: list[str] = []
+MIDDLEWARE = []

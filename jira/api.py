@@ -1,5 +1,73 @@
-"""The ninja router of the `jira` app, mounted on the one NinjaAPI in jira_ai/urls.py."""
+"""The ninja router of the `jira` app, mounted on the one NinjaAPI in jira_ai/urls.py.
 
-from ninja import Router
+Handlers only parse, authorize (``SessionAuth`` gives the :class:`UserContext`), call one service
+and return its model; errors are the typed family of :mod:`jira.errors`, mapped in ``jira_ai.api``.
+"""
 
-router = Router(tags=["jira"])
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from accounts.auth import SessionAuth
+from accounts.context import UserContext
+from accounts.errors import NotAuthenticated
+from jira import services
+from jira.models import IssueWithComments, ProjectList, ProjectOverview, SearchResult
+
+router = Router(tags=["jira"], auth=SessionAuth())
+
+
+class Refresh(Schema):
+    refresh: bool = Field(False, description="bypass the cache")
+
+
+class SearchParams(Schema):
+    jql: str = Field(..., min_length=1, max_length=services.MAX_JQL_CHARS)
+    limit: int = Field(50, ge=1, le=services.MAX_SEARCH_LIMIT)
+    refresh: bool = Field(False, description="bypass the cache")
+
+
+class IssueParams(Schema):
+    comments_limit: int = Field(50, ge=0, le=10000)
+    refresh: bool = Field(False, description="bypass the cache")
+
+
+def _ctx(request: HttpRequest) -> UserContext:
+    ctx = getattr(request, "auth", None)
+    if not isinstance(ctx, UserContext):
+        raise NotAuthenticated
+    return ctx
+
+
+@router.get("/projects", response=ProjectList, summary="Projects of the current site")
+async def projects_get(request: HttpRequest, params: Query[Refresh]) -> ProjectList:
+    return await services.projects_list(ctx=_ctx(request), refresh=params.refresh)
+
+
+@router.get("/projects/{key}/overview", response=ProjectOverview, summary="A project's PO overview")
+async def project_overview_get(
+    request: HttpRequest, key: str, params: Query[Refresh]
+) -> ProjectOverview:
+    return await services.project_overview(ctx=_ctx(request), key=key, refresh=params.refresh)
+
+
+@router.get("/search", response=SearchResult, summary="Issues matching a JQL query")
+async def search_get(request: HttpRequest, params: Query[SearchParams]) -> SearchResult:
+    return await services.issues_search(
+        ctx=_ctx(request), jql=params.jql, limit=params.limit, refresh=params.refresh
+    )
+
+
+# `path:` so that any malformed key (even `../x`) reaches validation and answers 422, not 404.
+@router.get("/issues/{path:key}", response=IssueWithComments, summary="An issue and its comments")
+async def issue_get(
+    request: HttpRequest, key: str, params: Query[IssueParams]
+) -> IssueWithComments:
+    return await services.issue_with_comments(
+        ctx=_ctx(request),
+        key=key,
+        comments_limit=params.comments_limit,
+        refresh=params.refresh,
+    )

@@ -7,11 +7,14 @@ upstream (Jira's raw text, a stack trace, a secret) reaches the client.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from accounts.auth import SessionAuth
+from ai_service.engine import EngineError
 from jira_ai.errors import ApiError, ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -23,6 +26,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
+    auth=SessionAuth(),
 )
 
 
@@ -44,6 +48,12 @@ def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return error_response(
         request, exc.status, str(exc.code), exc.detail, retry_after=exc.retry_after
     )
+
+
+def on_engine_error(request: HttpRequest, exc: EngineError) -> HttpResponse:
+    """The local engine's failures (LLM down, timeout, invalid output, rate-limited), with the
+    same status and code ai-service would answer."""
+    return error_response(request, exc.status, exc.code, exc.detail, retry_after=exc.retry_after)
 
 
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
@@ -80,11 +90,16 @@ def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def install_error_handlers(target: NinjaAPI) -> None:
     """Map every error to DESIGN.md's JSON format on ``target`` (the API, or a test API)."""
-    target.add_exception_handler(ApiError, on_api_error)
-    target.add_exception_handler(ValidationError, on_validation_error)
-    target.add_exception_handler(AuthenticationError, on_authentication_error)
-    target.add_exception_handler(HttpError, on_http_error)
-    target.add_exception_handler(Exception, on_unexpected_error)
+    handlers: list[tuple[type[Exception], Any]] = [
+        (ApiError, on_api_error),
+        (EngineError, on_engine_error),
+        (ValidationError, on_validation_error),
+        (AuthenticationError, on_authentication_error),
+        (HttpError, on_http_error),
+        (Exception, on_unexpected_error),
+    ]
+    for exc_class, handler in handlers:
+        target.add_exception_handler(exc_class, handler)
 
 
 install_error_handlers(api)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from accounts import views as accounts_views
+
+urlpatterns: list[URLPattern] = [
+    path("session", accounts_views.debug_session, name="debug-session"),
+    path("atlassian/myself", accounts_views.debug_atlassian_myself, name="debug-atlassian-myself"),
+]

@@ -21,6 +21,7 @@ api.add_router("/ai", ai_router)
 
 urlpatterns = [
     path("", views.root, name="root"),
+    path("ui", views.workspace, name="workspace"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("metrics", exports.ExportToDjangoView, name="prometheus-metrics"),

@@ -5,11 +5,33 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 
+from accounts.auth import session_context
+from accounts.errors import SiteForbidden
 from jira_ai.errors import ErrorCode
+from jira_ai.ui_strings import ui_strings
+
+WORKSPACE_JQL_EXAMPLES = (
+    "statusCategory != Done ORDER BY updated DESC",
+    "priority in (High, Highest) AND statusCategory != Done",
+    "updated >= -7d ORDER BY updated DESC",
+)
 
 
 async def root(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect("/ui")
+
+
+async def workspace(request: HttpRequest) -> HttpResponse:
+    """The web UI's shell. Everything user-specific (name, sites, projects) is fetched by the page
+    from the JSON API, so this view does no Jira call and answers fast."""
+    try:
+        signed_in = session_context(request) is not None
+    except SiteForbidden:  # the current site left the session: /me lets the user pick another
+        signed_in = True
+    if not signed_in:
+        return HttpResponseRedirect("/login")
+    context = {"ui_strings": ui_strings(), "jql_examples": WORKSPACE_JQL_EXAMPLES}
+    return render(request, "ui/workspace.html", context)
 
 
 def _wants_html(request: HttpRequest) -> bool:

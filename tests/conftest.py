@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import ServerProcess, free_port, start_daphne, start_sandbox
+from tests.servers import ServerProcess, start_api, start_daphne, start_sandbox
 
 
 @pytest.fixture(scope="session")
@@ -70,26 +70,7 @@ def api_env(
 def api_server(api_env: dict[str, str]) -> Iterator[ServerProcess]:
     """The public API under real Daphne, once per session, with an OAuth client registered for it
     in the sandbox (its redirect URI carries the port, known before start)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    client_id, secret = "jira-ai-tests", "jira-ai-tests-secret"
-    httpx.post(
-        api_env["ATLASSIAN_AUTH_URL"] + "/_sandbox/clients",
-        json={
-            "client_id": client_id,
-            "client_secret": secret,
-            "redirect_uris": [f"{url}/oauth/callback"],
-            "name": "jira-ai (tests)",
-        },
-        timeout=5,
-    )
-    env = {
-        **api_env,
-        "ATLASSIAN_CLIENT_ID": client_id,
-        "ATLASSIAN_CLIENT_SECRET": secret,
-        "ATLASSIAN_REDIRECT_URI": f"{url}/oauth/callback",
-    }
-    server = start_daphne("jira_ai.asgi:application", env, port=port)
+    server = start_api(api_env, client_id="jira-ai-tests")
     yield server
     server.stop()
 
@@ -101,3 +82,21 @@ def ai_service_server(api_env: dict[str, str]) -> Iterator[ServerProcess]:
     server = start_daphne("ai_service.asgi:application", env)
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def sign_in_as(api_server: ServerProcess) -> Any:
+    """``client = await sign_in_as("712020:alice-0001", cloud_id=None)``: a real sign-in on the
+    session's API server (tests/signin.py); every client is closed at teardown."""
+    from tests.signin import sign_in
+
+    clients: list[httpx.AsyncClient] = []
+
+    async def _sign_in(account_id: str, cloud_id: str | None = None) -> httpx.AsyncClient:
+        client = await sign_in(api_server.url, account_id, cloud_id)
+        clients.append(client)
+        return client
+
+    yield _sign_in
+    for client in clients:
+        await client.aclose()

@@ -89,6 +89,8 @@ def start_daphne(
         sys.executable,
         "-m",
         "daphne",
+        "-v",
+        "0",
         "-e",
         f"tcp:port={port}:interface=127.0.0.1:backlog=2048",
         application,
@@ -112,3 +114,35 @@ def start_daphne(
         time.sleep(0.05)  # polling interval of a readiness probe, not a timing assumption
     proc.kill()
     raise RuntimeError(f"daphne {application} not ready:\n" + "".join(output))
+
+
+def start_api(
+    env: dict[str, str],
+    *,
+    client_id: str = "jira-ai-tests",
+    extra_env: dict[str, str] | None = None,
+) -> ServerProcess:
+    """The public API under Daphne with an OAuth client of its own registered in the sandbox
+    (``env["ATLASSIAN_AUTH_URL"]``): its redirect URI carries the port, so it is chosen first.
+    ``extra_env`` overrides settings of this process (e.g. ``AI_SERVICE_URL``)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    secret = f"{client_id}-secret"
+    httpx.post(
+        env["ATLASSIAN_AUTH_URL"] + "/_sandbox/clients",
+        json={
+            "client_id": client_id,
+            "client_secret": secret,
+            "redirect_uris": [f"{url}/oauth/callback"],
+            "name": f"jira-ai ({client_id})",
+        },
+        timeout=5,
+    ).raise_for_status()
+    full_env = {
+        **env,
+        "ATLASSIAN_CLIENT_ID": client_id,
+        "ATLASSIAN_CLIENT_SECRET": secret,
+        "ATLASSIAN_REDIRECT_URI": f"{url}/oauth/callback",
+        **(extra_env or {}),
+    }
+    return start_daphne("jira_ai.asgi:application", full_env, port=port)

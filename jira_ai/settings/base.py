@@ -6,6 +6,7 @@ Modes: ``jira_ai.settings.base`` (development, the default of manage.py), ``.tes
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ MIDDLEWARE = [
     "jira_ai.middleware.PrometheusBeforeMiddleware",
     "jira_ai.middleware.RequestContextMiddleware",
     "jira_ai.middleware.SecurityMiddleware",
-    "jira_ai.middleware.SessionMiddleware",
+    "accounts.middleware.SessionMiddleware",
     "jira_ai.middleware.LocaleMiddleware",
     "jira_ai.middleware.CsrfViewMiddleware",
     "jira_ai.middleware.AuthenticationMiddleware",
@@ -120,7 +121,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = ENV.SESSION_MAX_AGE_SECONDS
 SESSION_ABSOLUTE_MAX_AGE_SECONDS = ENV.SESSION_ABSOLUTE_MAX_AGE_SECONDS
 SESSION_SAVE_EVERY_REQUEST = False
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+SESSION_ENGINE = "accounts.sessions"  # JSON in Redis under session:{sid}; see accounts/sessions.py
 SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
 # Messages live in a signed cookie: no session I/O on the request path.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
@@ -131,6 +132,12 @@ CSRF_HEADER_NAME = "HTTP_X_CSRFTOKEN"
 # Token vault keys: MultiFernet keys (comma-separated, first encrypts). Development derives one
 # from SECRET_KEY so the demo needs no configuration; production requires TOKEN_ENCRYPTION_KEY.
 TOKEN_ENCRYPTION_KEYS = ENV.TOKEN_ENCRYPTION_KEY
+if not TOKEN_ENCRYPTION_KEYS:
+    TOKEN_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(f"token-vault:{SECRET_KEY}".encode()).digest()
+        ).decode()
+    ]
 
 # --- Atlassian --------------------------------------------------------------------------------
 ATLASSIAN_CLIENT_ID = ENV.ATLASSIAN_CLIENT_ID
@@ -140,12 +147,46 @@ ATLASSIAN_AUTH_URL = ENV.ATLASSIAN_AUTH_URL
 ATLASSIAN_API_URL = ENV.ATLASSIAN_API_URL
 ATLASSIAN_SCOPES = ["read:jira-work", "read:jira-user", "offline_access"]
 
+# --- Sign-in (social-auth-app-django; the backend and pipeline are in accounts/) --------------
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.AtlassianOAuth2",
+    "django.contrib.auth.backends.ModelBackend",  # /admin/ superusers
+]
+SOCIAL_AUTH_ATLASSIAN_KEY = ATLASSIAN_CLIENT_ID
+SOCIAL_AUTH_ATLASSIAN_SECRET = ATLASSIAN_CLIENT_SECRET
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_LOGIN_URL = "/login"
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/ui"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/login"
+SOCIAL_AUTH_SANITIZE_REDIRECTS = True
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = not DEBUG
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+SOCIAL_AUTH_PROTECTED_USER_FIELDS = ["first_name", "last_name"]
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+    "accounts.pipeline.session_open",
+)
+
 # --- Jira -------------------------------------------------------------------------------------
 JIRA_MAX_RETRY_WAIT_SECONDS = ENV.JIRA_MAX_RETRY_WAIT_SECONDS
 JIRA_CACHE_TTL_SECONDS = ENV.JIRA_CACHE_TTL_SECONDS
 JIRA_MAX_CONCURRENCY = ENV.JIRA_MAX_CONCURRENCY
 JIRA_CONNECT_TIMEOUT_SECONDS = 5.0
 JIRA_READ_TIMEOUT_SECONDS = 30.0
+# Connections per event loop to the Atlassian gateway: the bulk fetches never use more than
+# JIRA_MAX_CONCURRENCY at once per request, so this bounds concurrent users' requests, not a burst.
+JIRA_MAX_CONNECTIONS = 64
+JIRA_SEARCH_PAGE_SIZE = 100  # Jira caps pages near 100 when many fields are asked for
+JIRA_BREAKER_FAILURE_THRESHOLD = 5  # consecutive failures (5xx, network, timeouts) per site
+JIRA_BREAKER_RESET_SECONDS = 30.0  # open for this long, then one probe request (half-open)
 
 # --- AI ---------------------------------------------------------------------------------------
 AI_SERVICE_URL = ENV.AI_SERVICE_URL
@@ -156,6 +197,11 @@ AI_SERVICE_CANARY_PERCENT = ENV.AI_SERVICE_CANARY_PERCENT
 AI_MAX_BODY_BYTES = ENV.AI_MAX_BODY_BYTES
 AI_USER_REQUESTS_PER_MINUTE = ENV.AI_USER_REQUESTS_PER_MINUTE
 AI_MAX_STREAMS = ENV.AI_MAX_STREAMS
+# A `: keepalive` comment on a stream that wrote nothing for this long (DESIGN.md: at most 15 s).
+AI_KEEPALIVE_SECONDS = ENV.AI_KEEPALIVE_SECONDS
+# Summaries and analyses are keyed by their whole input (issues' `updated` included), so a stale
+# entry is never served; the TTL only bounds Redis memory.
+AI_CACHE_TTL_SECONDS = 24 * 3600
 LLM_PROVIDER = ENV.LLM_PROVIDER
 OLLAMA_BASE_URL = ENV.OLLAMA_BASE_URL
 OLLAMA_MODEL = ENV.OLLAMA_MODEL

@@ -111,6 +111,9 @@ class Env:
         default_factory=lambda: _int("AI_USER_REQUESTS_PER_MINUTE", 20, minimum=1)
     )
     AI_MAX_STREAMS: int = field(default_factory=lambda: _int("AI_MAX_STREAMS", 500, minimum=1))
+    AI_KEEPALIVE_SECONDS: float = field(
+        default_factory=lambda: _float("AI_KEEPALIVE_SECONDS", 15.0, minimum=0.05)
+    )
     LLM_PROVIDER: str = field(default_factory=lambda: _str("LLM_PROVIDER", "ollama").lower())
     OLLAMA_BASE_URL: str = field(
         default_factory=lambda: _str("OLLAMA_BASE_URL", "http://127.0.0.1:11434").rstrip("/")

@@ -258,12 +258,12 @@ async def test_same_request_gives_the_same_answer(client: AsyncOpenAI) -> None:
     first = await client.chat.completions.create(
         model="gpt-4o-mini",
         messages=MESSAGES,
-        response_format=fmt,  # type: ignore[arg-type]
+        response_format=fmt,
     )
     second = await client.chat.completions.create(
         model="gpt-4o-mini",
         messages=MESSAGES,
-        response_format=fmt,  # type: ignore[arg-type]
+        response_format=fmt,
     )
 
     assert first.choices[0].message.content == second.choices[0].message.content
@@ -295,12 +295,12 @@ async def test_invalid_json_markers(client: AsyncOpenAI) -> None:
     broken = await client.chat.completions.create(
         model="gpt-4o-mini",
         messages=always,
-        response_format=fmt,  # type: ignore[arg-type]
+        response_format=fmt,
     )
     first = await client.chat.completions.create(
         model="gpt-4o-mini",
         messages=once,
-        response_format=fmt,  # type: ignore[arg-type]
+        response_format=fmt,
     )
     repair = [
         *once,
@@ -310,7 +310,7 @@ async def test_invalid_json_markers(client: AsyncOpenAI) -> None:
     second = await client.chat.completions.create(
         model="gpt-4o-mini",
         messages=repair,
-        response_format=fmt,  # type: ignore[arg-type]
+        response_format=fmt,
     )
 
     with pytest.raises(json.JSONDecodeError):
@@ -370,12 +370,12 @@ async def test_strict_schema_that_is_not_closed_is_refused_for_gpt_models(
         await client.chat.completions.create(
             model="gpt-4o-mini",
             messages=MESSAGES,
-            response_format=fmt,  # type: ignore[arg-type]
+            response_format=fmt,
         )
     served = await client.chat.completions.create(
         model="qwen2.5:7b",
         messages=MESSAGES,
-        response_format=fmt,  # type: ignore[arg-type]
+        response_format=fmt,
     )
 
     assert caught.value.param == "response_format"

@@ -174,7 +174,8 @@ def test_comments_and_changelog(openapi: OpenAPI, alice: JiraClient, key: str) -
             alice.get(f"issue/{key}/comment", **params),
             "/rest/api/3/issue/{issueIdOrKey}/comment",
         )
-    for params in ({}, {"startAt": 1, "maxResults": 1}):
+    changelog_params: tuple[dict[str, object], ...] = ({}, {"startAt": 1, "maxResults": 1})
+    for params in changelog_params:
         check(
             openapi,
             alice.get(f"issue/{key}/changelog", **params),

@@ -1,0 +1,266 @@
+"""Where the LLM work runs: ai-service over HTTP (``RemoteBackend``) or the engine in this process
+(``LocalBackend``). Both take and return the wire schemas of ``ai_service.engine.schemas``.
+
+The backend of an account is chosen from settings once per process: without ``AI_SERVICE_URL``
+everything is local; with it, ``AI_SERVICE_CANARY_PERCENT`` of the accounts (a stable hash of the
+account id, so an account stays on one side) go to ai-service and the rest stay local.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator
+from functools import cache
+from typing import Any, Literal, Protocol
+
+import httpx
+from django.conf import settings
+
+from ai_proxy.errors import AIServiceTimeout, AIServiceUnavailable, TooManyStreams
+from ai_proxy.metrics import BACKEND_CALLS
+from ai_service.auth import service_token_issue
+from ai_service.engine import (
+    EngineConfig,
+    StreamEvent,
+    issue_analyze,
+    issue_analyze_stream,
+    jql_summarize,
+)
+from ai_service.engine.schemas import Analysis, AnalyzeRequest, SummarizeRequest, Summary
+from jira_ai.errors import ApiError, ErrorCode
+from jira_ai.http import build_async_client
+from jira_ai.observability import request_id_var
+
+logger = logging.getLogger(__name__)
+
+BackendName = Literal["remote", "local"]
+
+# Engine codes ai-service answers with, passed on as they are (status and code).
+_PASSED_ON = {
+    ErrorCode.LLM_UNAVAILABLE,
+    ErrorCode.LLM_TIMEOUT,
+    ErrorCode.LLM_INVALID_OUTPUT,
+    ErrorCode.LLM_RATE_LIMITED,
+}
+# Connections to ai-service beside the streams (non-streamed calls of the same moment).
+EXTRA_CONNECTIONS = 64
+
+
+class AIBackend(Protocol):
+    name: BackendName
+
+    async def summarize(self, *, account_id: str, request: SummarizeRequest) -> Summary: ...
+
+    async def analyze(self, *, account_id: str, request: AnalyzeRequest) -> Analysis: ...
+
+    def analyze_stream(
+        self, *, account_id: str, request: AnalyzeRequest, first_id: int, request_id: str
+    ) -> AsyncGenerator[StreamEvent, None]: ...
+
+
+@cache
+def engine_config() -> EngineConfig:
+    return EngineConfig.from_settings(settings)
+
+
+class LocalBackend:
+    """The engine in this process (the same code ai-service runs)."""
+
+    name: BackendName = "local"
+
+    async def summarize(self, *, account_id: str, request: SummarizeRequest) -> Summary:
+        return await jql_summarize(config=engine_config(), request=request)
+
+    async def analyze(self, *, account_id: str, request: AnalyzeRequest) -> Analysis:
+        return await issue_analyze(config=engine_config(), request=request)
+
+    def analyze_stream(
+        self, *, account_id: str, request: AnalyzeRequest, first_id: int, request_id: str
+    ) -> AsyncGenerator[StreamEvent, None]:
+        return issue_analyze_stream(config=engine_config(), request=request, first_id=first_id)
+
+
+class RemoteBackend:
+    """ai-service over HTTP: a signed bearer token per request (``service_token_issue``), our
+    ``X-Request-ID``, and the ``traceparent`` that OpenTelemetry's httpx instrumentation adds when
+    tracing is on (the clients are built lazily, after ``configure_tracing`` patched httpx).
+
+    ai-service's ``{"detail", "code"}`` errors come back as ours: engine codes pass on as they
+    are; anything else (a refused token, a body it would not take) is our fault, not the user's,
+    and becomes 502 ``ai_service_unavailable``. Refused connections are 503, timeouts 504.
+    """
+
+    name: BackendName = "remote"
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        llm_timeout = float(settings.LLM_TIMEOUT_SECONDS)
+        # A summary may take a map step, a combine step and a repair turn, each with one SDK
+        # retry: ai-service answers (504 llm_timeout) well within this budget.
+        self.call_timeout = llm_timeout * 6 + 10
+        # Streams carry a keepalive comment at least every 15 s, and an LLM that stalls ends in
+        # ai-service's own llm_timeout error event.
+        self.stream_timeout = max(llm_timeout * 2 + 10, 60.0)
+
+    def client(self) -> httpx.AsyncClient:
+        """One pool per event loop, sized for every stream this process allows at once."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = build_async_client(
+                base_url=self.base_url,
+                read_timeout=self.call_timeout,
+                max_connections=int(settings.AI_MAX_STREAMS) + EXTRA_CONNECTIONS,
+            )
+        return client
+
+    def _headers(self, account_id: str, request_id: str | None = None) -> dict[str, str]:
+        token = service_token_issue(account_id=account_id, secrets=settings.AI_SHARED_SECRET)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        request_id = request_id or request_id_var.get()
+        if request_id and request_id != "-":
+            headers["X-Request-ID"] = request_id
+        return headers
+
+    async def _post(self, path: str, *, account_id: str, body: str) -> bytes:
+        try:
+            response = await self.client().post(
+                path, content=body, headers=self._headers(account_id)
+            )
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from exc
+        if response.status_code != 200:
+            raise answered_error(response.status_code, response.content, response.headers)
+        return response.content
+
+    async def summarize(self, *, account_id: str, request: SummarizeRequest) -> Summary:
+        content = await self._post(
+            "/ai/summarize-jql", account_id=account_id, body=request.model_dump_json()
+        )
+        try:
+            return Summary.model_validate_json(content)
+        except ValueError as exc:
+            raise AIServiceUnavailable("The AI service sent an unreadable answer.") from exc
+
+    async def analyze(self, *, account_id: str, request: AnalyzeRequest) -> Analysis:
+        content = await self._post(
+            "/ai/analyze-issue", account_id=account_id, body=request.model_dump_json()
+        )
+        try:
+            return Analysis.model_validate_json(content)
+        except ValueError as exc:
+            raise AIServiceUnavailable("The AI service sent an unreadable answer.") from exc
+
+    async def analyze_stream(
+        self, *, account_id: str, request: AnalyzeRequest, first_id: int, request_id: str
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """ai-service's events as they arrive (no buffering: each is yielded as soon as its
+        blank line is read), renumbered from ``first_id`` so ids keep increasing after the
+        events the API sent itself. Closing this generator closes the upstream response, and
+        ai-service's engine then closes its LLM streams."""
+        next_id = first_id
+        try:
+            async with self.client().stream(
+                "POST",
+                "/ai/analyze-issue/stream",
+                content=request.model_dump_json(),
+                headers=self._headers(account_id, request_id),
+                timeout=httpx.Timeout(self.stream_timeout, connect=5.0, pool=10.0),
+            ) as response:
+                if response.status_code != 200:
+                    body = await response.aread()
+                    raise answered_error(response.status_code, body, response.headers)
+                async for name, data in sse_events(response.aiter_lines()):
+                    yield StreamEvent(next_id, name, data)  # type: ignore[arg-type]
+                    next_id += 1
+                    if name in ("done", "error"):
+                        return
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from exc
+        raise AIServiceUnavailable("The AI service's stream ended early.")
+
+
+async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """Incremental SSE parsing (WHATWG, as ai-service writes it: ``event:`` and one ``data:``
+    line of JSON per event); comment lines are dropped, since this side sends its own."""
+    name, data = "message", ""
+    async for line in lines:
+        if not line:
+            if data:
+                try:
+                    payload = json.loads(data)
+                except ValueError as exc:
+                    raise AIServiceUnavailable("The AI service sent an unreadable event.") from exc
+                yield name, payload if isinstance(payload, dict) else {"value": payload}
+            name, data = "message", ""
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "event":
+                name = value
+            elif field == "data":
+                data = f"{data}\n{value}" if data else value
+
+
+def transport_error(exc: httpx.HTTPError) -> ApiError:
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        logger.warning("ai-service unreachable: %s", type(exc).__name__)
+        return AIServiceUnavailable(status=503)
+    if isinstance(exc, httpx.TimeoutException):
+        logger.warning("ai-service timed out: %s", type(exc).__name__)
+        return AIServiceTimeout()
+    logger.warning("ai-service failed: %s", type(exc).__name__)
+    return AIServiceUnavailable()
+
+
+def answered_error(status: int, body: bytes, headers: httpx.Headers) -> ApiError:
+    """ai-service's error answer as ours (its ``detail`` is its own text, never a vendor's)."""
+    try:
+        payload = json.loads(body)
+        code, detail = str(payload["code"]), str(payload["detail"])
+    except (ValueError, KeyError, TypeError):
+        code, detail = "", ""
+    retry_after = _retry_after(headers.get("Retry-After"))
+    if code in _PASSED_ON:
+        return ApiError(detail, code=ErrorCode(code), status=status, retry_after=retry_after)
+    if code == ErrorCode.TOO_MANY_STREAMS:
+        return TooManyStreams(retry_after=retry_after)
+    logger.error("ai-service refused a call: %s %s", status, code or "(no code)")
+    return AIServiceUnavailable()
+
+
+def _retry_after(value: str | None) -> int | None:
+    try:
+        return max(1, int(float(value))) if value else None
+    except ValueError:
+        return None
+
+
+def canary_bucket(account_id: str) -> int:
+    """0..99, stable across processes and restarts (not Python's salted ``hash``)."""
+    return int.from_bytes(hashlib.sha256(account_id.encode()).digest()[:8], "big") % 100
+
+
+@cache
+def _backends() -> tuple[LocalBackend, RemoteBackend | None]:
+    url = str(settings.AI_SERVICE_URL or "")
+    return LocalBackend(), (RemoteBackend(url) if url else None)
+
+
+def backend_for(account_id: str, endpoint: str) -> AIBackend:
+    """The account's backend (counted by endpoint and backend in Prometheus)."""
+    local, remote = _backends()
+    chosen: AIBackend = local
+    if remote is not None and canary_bucket(account_id) < int(settings.AI_SERVICE_CANARY_PERCENT):
+        chosen = remote
+    BACKEND_CALLS.labels(endpoint, chosen.name).inc()
+    return chosen

@@ -1,0 +1,52 @@
+"""The typed errors of the ``ai_proxy`` app (``jira_ai.api`` maps every ``ApiError`` in one place;
+the engine's own ``EngineError`` family is mapped there too)."""
+
+from __future__ import annotations
+
+from jira_ai.errors import ApiError, ErrorCode
+
+
+class AIError(ApiError):
+    status = 502
+    code = ErrorCode.AI_SERVICE_UNAVAILABLE
+    detail = "The AI service failed."
+
+
+class AIServiceUnavailable(AIError):
+    """ai-service could not be reached (503) or failed in a way the user cannot fix (502)."""
+
+    status = 502
+    code = ErrorCode.AI_SERVICE_UNAVAILABLE
+    detail = "The AI service is unavailable."
+
+
+class AIServiceTimeout(AIError):
+    status = 504
+    code = ErrorCode.AI_SERVICE_UNAVAILABLE
+    detail = "The AI service did not answer in time."
+
+
+class RateLimited(AIError):
+    status = 429
+    code = ErrorCode.RATE_LIMITED
+    detail = "Too many AI requests: wait a moment before the next one."
+
+
+class TooManyStreams(AIError):
+    status = 503
+    code = ErrorCode.TOO_MANY_STREAMS
+    detail = "Too many analyses are streaming; retry shortly."
+
+
+class BodyTooLarge(AIError):
+    status = 413
+    code = ErrorCode.BODY_TOO_LARGE
+    detail = "Request body too large."
+
+
+class QuotaStoreUnavailable(AIError):
+    """Redis, which holds the quotas, does not answer: fail closed, fast."""
+
+    status = 503
+    code = ErrorCode.SESSION_STORE_UNAVAILABLE
+    detail = "The request store is unavailable; retry shortly."

@@ -1,0 +1,57 @@
+"""The per-account quota of AI requests (``AI_USER_REQUESTS_PER_MINUTE``), in Redis so that every
+worker shares it.
+
+``limits``' moving window (a Lua script over one Redis list per account: no burst of twice the
+limit at a window boundary, as a fixed INCR+EXPIRE window would allow) on its redis-py asyncio
+implementation, the client library the rest of the app uses. One storage (connection pool) per
+event loop, like ``jira_ai.redis``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import weakref
+
+from django.conf import settings
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
+
+from ai_proxy.errors import QuotaStoreUnavailable, RateLimited
+
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MovingWindowRateLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _limiter() -> MovingWindowRateLimiter:
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        url = "async+" + str(settings.REDIS_URL)  # redis:// or rediss://
+        storage = RedisStorage(
+            url,
+            implementation="redispy",
+            key_prefix="quota:ai",
+            socket_timeout=2.0,
+            socket_connect_timeout=1.0,
+        )
+        limiter = _limiters[loop] = MovingWindowRateLimiter(storage)
+    return limiter
+
+
+async def quota_hit(*, account_id: str) -> None:
+    """Count one AI request of ``account_id``; 429 ``rate_limited`` with ``retry_after`` (the
+    seconds until the oldest request of the window leaves it) when over the quota."""
+    item = RateLimitItemPerMinute(int(settings.AI_USER_REQUESTS_PER_MINUTE))
+    limiter = _limiter()
+    try:
+        if await limiter.hit(item, account_id):
+            return
+        stats = await limiter.get_window_stats(item, account_id)
+    except RedisError as exc:
+        raise QuotaStoreUnavailable() from exc
+    raise RateLimited(retry_after=max(1, math.ceil(stats.reset_time - time.time())))

@@ -1,0 +1,503 @@
+"""The Jira Cloud REST v3 client: one method per operation, typed results, one request core that
+owns auth, retries, rate limits, the circuit breaker and error mapping.
+
+Addressing goes through the Atlassian gateway
+(``{ATLASSIAN_API_URL}/ex/jira/{cloudId}/rest/api/3/``) with the site's OAuth access token. The
+removed ``/search`` is never called: search is the enhanced
+``search/jql`` (cursor ``nextPageToken``, no total) plus ``search/approximate-count``.
+
+Retries are written here rather than with ``stamina``/``tenacity``: one loop has to combine three
+policies that those libraries express separately (a single forced token refresh on 401;
+``Retry-After`` honoured up to a bound on 429, else give up at once with that ``Retry-After``; two
+jittered attempts on 5xx/network errors) and report each outcome to the shared circuit breaker,
+and a bounded ``while`` loop says that more plainly than three nested decorators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import math
+import random
+import time
+import weakref
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+from django.conf import settings
+
+from jira import wire
+from jira.adf import clean_text
+from jira.breaker import Breaker
+from jira.errors import (
+    InvalidJql,
+    IssueNotFound,
+    JiraBadResponse,
+    JiraError,
+    JiraForbidden,
+    JiraRateLimited,
+    JiraReauthRequired,
+    JiraTimeout,
+    JiraUnavailable,
+)
+from jira.metrics import LATENCY, RATE_LIMITED, REQUESTS, RETRY_WAIT
+from jira.models import Comment, CommentPage, Issue, Myself, Project
+from jira.normalize import (
+    FieldMap,
+    comment_from_json,
+    embedded_comments,
+    issue_from_json,
+    myself_from_json,
+    project_from_json,
+)
+from jira_ai.http import build_async_client
+
+logger = logging.getLogger(__name__)
+
+MAX_RATE_LIMITED_ATTEMPTS = 3
+MAX_ERROR_ATTEMPTS = 2
+COMMENTS_PAGE_SIZE = 100  # the comment endpoint's own maximum
+PROJECTS_PAGE_SIZE = 100  # project/search silently caps maxResults at 100
+MAX_JIRA_MESSAGE_CHARS = 300
+
+
+class TokenProvider(Protocol):
+    def __call__(self, *, force_refresh: bool = False) -> Awaitable[str]: ...
+
+
+@dataclass(frozen=True)
+class JiraClientConfig:
+    api_url: str
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_retry_wait: float = 10.0
+    max_concurrency: int = 8
+    max_connections: int = 64
+    page_size: int = 100
+    breaker_threshold: int = 5
+    breaker_reset_seconds: float = 30.0
+    retry_backoff_seconds: float = 0.25
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> JiraClientConfig:
+        values: dict[str, Any] = {
+            "api_url": settings.ATLASSIAN_API_URL.rstrip("/"),
+            "connect_timeout": settings.JIRA_CONNECT_TIMEOUT_SECONDS,
+            "read_timeout": settings.JIRA_READ_TIMEOUT_SECONDS,
+            "max_retry_wait": settings.JIRA_MAX_RETRY_WAIT_SECONDS,
+            "max_concurrency": settings.JIRA_MAX_CONCURRENCY,
+            "max_connections": settings.JIRA_MAX_CONNECTIONS,
+            "page_size": settings.JIRA_SEARCH_PAGE_SIZE,
+            "breaker_threshold": settings.JIRA_BREAKER_FAILURE_THRESHOLD,
+            "breaker_reset_seconds": settings.JIRA_BREAKER_RESET_SECONDS,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+# One pooled client per event loop (a pool is bound to its loop) and per timeout configuration.
+_http_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[float, float, int], httpx.AsyncClient]
+] = weakref.WeakKeyDictionary()
+
+
+def http_client_for(config: JiraClientConfig) -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    per_loop = _http_clients.setdefault(loop, {})
+    key = (config.connect_timeout, config.read_timeout, config.max_connections)
+    client = per_loop.get(key)
+    if client is None or client.is_closed:
+        client = build_async_client(
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            max_connections=config.max_connections,
+            headers={"Accept": "application/json"},
+        )
+        per_loop[key] = client
+    return client
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    issues: list[Issue]
+    truncated: bool
+    # Complete comment pages that came embedded in the search (when asked for), by issue key.
+    comments: dict[str, CommentPage] = field(default_factory=dict)
+
+
+def _retry_after_seconds(headers: httpx.Headers) -> float | None:
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _jira_messages(response: httpx.Response) -> str:
+    """Jira's own error messages (``errorMessages`` and ``errors``), cleaned and bounded."""
+    try:
+        body = wire.loads(response.content)
+    except ValueError:
+        return ""
+    messages: list[str] = []
+    if isinstance(body, dict):
+        for message in body.get("errorMessages") or []:
+            messages.append(str(message))
+        errors = body.get("errors")
+        if isinstance(errors, dict):
+            messages.extend(str(v) for v in errors.values())
+    text = " ".join(clean_text(m).strip() for m in messages if m)
+    if len(text) > MAX_JIRA_MESSAGE_CHARS:
+        text = text[: MAX_JIRA_MESSAGE_CHARS - 1] + "…"
+    return text
+
+
+class JiraClient:
+    """Jira on one site for one user. Cheap to build (one per request): the HTTP pool is per event
+    loop, the breaker state is in Redis."""
+
+    def __init__(
+        self,
+        *,
+        cloud_id: str,
+        site_url: str,
+        token_provider: TokenProvider,
+        config: JiraClientConfig,
+        breaker: Breaker | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.cloud_id = cloud_id
+        self.site_url = site_url
+        self.config = config
+        self.breaker = breaker
+        self._token_provider = token_provider
+        self._http = http
+        self._token: str | None = None
+        # Bounds this client's requests in flight (bulk comment and issue fetches).
+        self._slots = asyncio.Semaphore(config.max_concurrency)
+        self._token_lock = asyncio.Lock()
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = http_client_for(self.config)
+        return self._http
+
+    async def _access_token(self, *, stale: str | None = None) -> str:
+        async with self._token_lock:
+            if self._token is None:
+                self._token = await self._token_provider(force_refresh=False)
+            elif stale is not None and self._token == stale:
+                self._token = await self._token_provider(force_refresh=True)
+            return self._token
+
+    # -- the request core --
+
+    async def _request(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        not_found: type[JiraError] = JiraUnavailable,
+    ) -> Any:
+        url = f"{self.config.api_url}/ex/jira/{self.cloud_id}/rest/api/3/{path}"
+        token = await self._access_token()
+        refreshed = False
+        rate_limited = 0
+        errors = 0
+        # Checked once per call: its retries belong to the same call (and to the same probe).
+        dirty = await self.breaker.before(self.cloud_id) if self.breaker else False
+        while True:
+            started = time.monotonic()
+            try:
+                async with self._slots:
+                    response = await self.http.request(
+                        method,
+                        url,
+                        params=params,
+                        json=body,
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+            except (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.NetworkError) as exc:
+                REQUESTS.labels(operation, "connect_error").inc()
+                errors += 1
+                if errors < MAX_ERROR_ATTEMPTS:
+                    await self._backoff(errors, None)
+                    continue
+                await self._failure()
+                raise JiraUnavailable() from exc
+            except httpx.TimeoutException as exc:
+                REQUESTS.labels(operation, "timeout").inc()
+                await self._failure()
+                raise JiraTimeout() from exc
+            except httpx.TransportError as exc:  # protocol errors: the peer broke the exchange
+                REQUESTS.labels(operation, "protocol_error").inc()
+                errors += 1
+                if errors < MAX_ERROR_ATTEMPTS:
+                    await self._backoff(errors, None)
+                    continue
+                await self._failure()
+                raise JiraUnavailable() from exc
+            finally:
+                LATENCY.labels(operation).observe(time.monotonic() - started)
+            status = response.status_code
+            REQUESTS.labels(operation, str(status)).inc()
+
+            if status == 401:
+                if refreshed:
+                    raise JiraReauthRequired()
+                refreshed = True
+                token = await self._access_token(stale=token)
+                continue
+            if status == 429:
+                RATE_LIMITED.labels(operation).inc()
+                rate_limited += 1
+                wait = _retry_after_seconds(response.headers)
+                if wait is None:
+                    wait = self.config.retry_backoff_seconds * 2**rate_limited
+                if rate_limited >= MAX_RATE_LIMITED_ATTEMPTS or wait > self.config.max_retry_wait:
+                    raise JiraRateLimited(retry_after=max(1, math.ceil(wait)))
+                await self._sleep(wait, "rate_limited")
+                continue
+            if status >= 500:
+                errors += 1
+                if errors < MAX_ERROR_ATTEMPTS:
+                    await self._backoff(errors, _retry_after_seconds(response.headers))
+                    continue
+                await self._failure()
+                raise JiraUnavailable()
+            if self.breaker:
+                await self.breaker.success(self.cloud_id, dirty)
+            if status >= 400:
+                raise self._client_error(operation, status, response, not_found)
+            if status != 200 and status != 204:
+                raise JiraBadResponse()
+            try:
+                return wire.loads(response.content)
+            except ValueError as exc:
+                await self._failure()
+                raise JiraBadResponse() from exc
+
+    def _client_error(
+        self,
+        operation: str,
+        status: int,
+        response: httpx.Response,
+        not_found: type[JiraError],
+    ) -> JiraError:
+        if status == 400 and operation in ("search", "count"):
+            messages = _jira_messages(response)
+            return InvalidJql(f"Invalid JQL: {messages}" if messages else None)
+        if status == 403:
+            return JiraForbidden()
+        if status == 404:
+            return not_found()
+        logger.warning("Jira answered %s to %s", status, operation)
+        return JiraError(f"Jira refused the request ({status}).")
+
+    async def _failure(self) -> None:
+        if self.breaker:
+            await self.breaker.failure(self.cloud_id)
+
+    async def _backoff(self, attempt: int, retry_after: float | None) -> None:
+        if retry_after is not None and retry_after <= self.config.max_retry_wait:
+            wait = retry_after
+        else:
+            base = self.config.retry_backoff_seconds * 2 ** (attempt - 1)
+            wait = random.uniform(base / 2, base)  # noqa: S311 - jitter, not cryptography
+        await self._sleep(wait, "error")
+
+    @staticmethod
+    async def _sleep(seconds: float, reason: str) -> None:
+        RETRY_WAIT.labels(reason).observe(seconds)
+        await asyncio.sleep(seconds)
+
+    # -- operations --
+
+    async def myself(self) -> Myself:
+        data = await self._request("myself", "GET", "myself")
+        return myself_from_json(data)
+
+    async def field_map(self) -> FieldMap:
+        data = await self._request("fields", "GET", "field")
+        return FieldMap.from_fields(data)
+
+    async def count(self, jql: str) -> int:
+        data = await self._request("count", "POST", "search/approximate-count", body={"jql": jql})
+        count = data.get("count") if isinstance(data, dict) else None
+        if not isinstance(count, int):
+            raise JiraBadResponse()
+        return count
+
+    async def search(
+        self, jql: str, *, limit: int, field_map: FieldMap, with_comments: bool = False
+    ) -> SearchOutcome:
+        """Up to ``limit`` issues, following ``nextPageToken``; each issue once (the results are
+        eventually consistent, so an issue updated while we page could come back twice)."""
+        fields = field_map.issue_fields() + (["comment"] if with_comments else [])
+        issues: dict[str, Issue] = {}
+        comments: dict[str, CommentPage] = {}
+        token: str | None = None
+        while True:
+            request: dict[str, Any] = {
+                "jql": jql,
+                "maxResults": max(1, min(limit - len(issues), self.config.page_size)),
+                "fields": fields,
+            }
+            if token:
+                request["nextPageToken"] = token
+            data = await self._request("search", "POST", "search/jql", body=request)
+            if not isinstance(data, dict) or not isinstance(data.get("issues"), list):
+                raise JiraBadResponse()
+            page = [raw for raw in data["issues"] if isinstance(raw, dict)]
+            dropped = False
+            for raw in page:
+                key = raw.get("key")
+                if not isinstance(key, str) or key in issues:
+                    continue
+                if len(issues) >= limit:
+                    dropped = True
+                    break
+                issues[key] = issue_from_json(raw, site_url=self.site_url, field_map=field_map)
+                if with_comments:
+                    embedded = embedded_comments(raw.get("fields") or {})
+                    if embedded is not None:
+                        comments[key] = embedded
+            token = data.get("nextPageToken")
+            last = bool(data.get("isLast")) or not token
+            if last or dropped or len(issues) >= limit or not page:
+                truncated = dropped or not last
+                return SearchOutcome(list(issues.values()), truncated, comments)
+
+    async def statuses(self, jql: str, *, limit: int) -> list[str]:
+        """The status name of up to ``limit`` issues (only that field is asked for)."""
+        names: list[str] = []
+        token: str | None = None
+        while len(names) < limit:
+            request: dict[str, Any] = {
+                "jql": jql,
+                "maxResults": min(limit - len(names), self.config.page_size),
+                "fields": ["status"],
+            }
+            if token:
+                request["nextPageToken"] = token
+            data = await self._request("search", "POST", "search/jql", body=request)
+            if not isinstance(data, dict) or not isinstance(data.get("issues"), list):
+                raise JiraBadResponse()
+            for raw in data["issues"][: limit - len(names)]:
+                status = ((raw.get("fields") or {}).get("status") or {}).get("name")
+                names.append(clean_text(status) if isinstance(status, str) else "")
+            token = data.get("nextPageToken")
+            if data.get("isLast") or not token or not data["issues"]:
+                break
+        return names
+
+    async def issue(self, key: str, *, field_map: FieldMap) -> Issue:
+        data = await self._request(
+            "issue",
+            "GET",
+            f"issue/{key}",
+            params={"fields": ",".join(field_map.issue_fields())},
+            not_found=IssueNotFound,
+        )
+        if not isinstance(data, dict):
+            raise JiraBadResponse()
+        return issue_from_json(data, site_url=self.site_url, field_map=field_map)
+
+    async def issue_updated(self, key: str) -> str:
+        """The issue's ``updated`` timestamp only: the cheap check that validates cached data."""
+        data = await self._request(
+            "issue_updated",
+            "GET",
+            f"issue/{key}",
+            params={"fields": "updated"},
+            not_found=IssueNotFound,
+        )
+        updated = (data.get("fields") or {}).get("updated") if isinstance(data, dict) else None
+        if not isinstance(updated, str):
+            raise JiraBadResponse()
+        return updated
+
+    async def _comment_page(self, key: str, start: int, size: int) -> tuple[list[Comment], int]:
+        data = await self._request(
+            "comments",
+            "GET",
+            f"issue/{key}/comment",
+            params={"startAt": start, "maxResults": size, "orderBy": "-created"},
+            not_found=IssueNotFound,
+        )
+        if not isinstance(data, dict) or not isinstance(data.get("comments"), list):
+            raise JiraBadResponse()
+        total = data.get("total")
+        comments = [comment_from_json(c) for c in data["comments"] if isinstance(c, dict)]
+        return comments, total if isinstance(total, int) else len(comments)
+
+    async def comments(self, key: str, *, limit: int | None = None) -> CommentPage:
+        """Comments newest first (``orderBy=-created``), up to ``limit`` (all when None), with
+        Jira's total. After the first page gives the total, the other pages are fetched
+        concurrently (bounded by ``max_concurrency``)."""
+        first_size = COMMENTS_PAGE_SIZE if limit is None else max(1, min(limit, COMMENTS_PAGE_SIZE))
+        first, total = await self._comment_page(key, 0, first_size)
+        wanted = total if limit is None else min(limit, total)
+        collected = list(first)
+        if len(collected) < wanted and first:
+            step = len(first)  # the page size Jira actually granted
+            starts = range(len(collected), wanted, step)
+            pages = await asyncio.gather(
+                *(self._comment_page(key, s, min(step, wanted - s)) for s in starts)
+            )
+            for page, _ in pages:
+                collected.extend(page)
+            # A short page (comments deleted meanwhile) leaves a gap: read on sequentially.
+            while len(collected) < wanted:
+                more, total = await self._comment_page(key, len(collected), COMMENTS_PAGE_SIZE)
+                if not more:
+                    break
+                collected.extend(more)
+                wanted = total if limit is None else min(limit, total)
+        unique: dict[str, Comment] = {}
+        for comment in collected:
+            unique.setdefault(comment.id, comment)
+        return CommentPage(comments=list(unique.values())[:wanted], total=total)
+
+    async def comments_many(
+        self, keys: Iterable[str], *, limit: int | None = None
+    ) -> dict[str, CommentPage]:
+        """Comments of many issues at once; concurrency is bounded by the client's slots."""
+        keys = list(keys)
+        pages = await asyncio.gather(*(self.comments(k, limit=limit) for k in keys))
+        return dict(zip(keys, pages, strict=True))
+
+    async def projects(self) -> list[Project]:
+        """Every project the user can browse on the site (all pages)."""
+        projects: list[Project] = []
+        start = 0
+        while True:
+            data = await self._request(
+                "projects",
+                "GET",
+                "project/search",
+                params={"startAt": start, "maxResults": PROJECTS_PAGE_SIZE, "orderBy": "key"},
+            )
+            values = data.get("values") if isinstance(data, dict) else None
+            if not isinstance(values, list):
+                raise JiraBadResponse()
+            projects.extend(project_from_json(v) for v in values if isinstance(v, dict))
+            start += len(values)
+            total = data.get("total")
+            exhausted = isinstance(total, int) and start >= total
+            if data.get("isLast", True) or not values or exhausted:
+                return projects

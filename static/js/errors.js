@@ -1,0 +1,72 @@
+// Errors in words, with what to do, from the API's stable `code` (DESIGN.md's registry).
+import { el, t } from "./dom.js";
+
+const SIGN_IN = { href: "/login", label: "err_session_action" };
+const CONSENT = { href: "/login", label: "err_reauth_action" };
+
+function describe(error) {
+  const code = error.code ?? "internal_error";
+  switch (code) {
+    case "not_authenticated":
+    case "session_expired":
+      return { message: t("err_session"), todo: t("err_session_do"), link: SIGN_IN };
+    case "atlassian_reauth_required":
+      return { message: t("err_reauth"), todo: t("err_reauth_do"), link: CONSENT };
+    case "site_forbidden":
+      return { message: t("err_site"), todo: t("err_site_do") };
+    case "issue_not_found":
+      return { message: t("err_not_found"), todo: t("err_not_found_do") };
+    case "invalid_jql":
+      return { message: t("err_invalid_jql"), todo: t("err_invalid_jql_do"), detail: error.detail };
+    case "invalid_input":
+      return { message: t("err_invalid"), todo: t("err_invalid_do"), detail: error.detail };
+    case "rate_limited":
+    case "jira_rate_limited":
+    case "llm_rate_limited": {
+      const seconds = error.retryAfter;
+      return {
+        message: t("err_rate"),
+        todo: seconds ? t("err_rate_do", { seconds }) : t("err_rate_do_unknown"),
+      };
+    }
+    case "jira_unavailable":
+    case "jira_timeout":
+      return { message: t("err_jira"), todo: t("err_unavailable_do") };
+    case "llm_invalid_output":
+      return { message: t("err_llm_output"), todo: t("err_llm_output_do") };
+    case "llm_unavailable":
+    case "llm_timeout":
+    case "ai_service_unavailable":
+    case "invalid_service_token":
+      return { message: t("err_llm"), todo: t("err_unavailable_do") };
+    case "too_many_streams":
+      return { message: t("err_streams"), todo: t("err_streams_do") };
+    case "csrf_failed":
+      return { message: t("err_csrf"), todo: t("err_csrf_do") };
+    case "body_too_large":
+      return { message: t("err_too_large"), todo: t("err_too_large_do") };
+    case "network_error":
+      return { message: t("err_network"), todo: t("err_network_do") };
+    default:
+      return { message: t("err_internal"), todo: t("err_internal_do") };
+  }
+}
+
+/** Shows `error` in `slot` (text only) and returns the one-line message for a live region. */
+export function showError(slot, error) {
+  const { message, todo, link, detail } = describe(error);
+  const box = el(
+    "div",
+    { className: "error-box", "data-code": error.code ?? "internal_error" },
+    el("p", { className: "error-message" }, el("strong", { text: t("error_title") }), " ", message),
+    detail ? el("p", { className: "error-detail", text: detail }) : null,
+    el("p", { className: "error-todo", text: todo }),
+    link ? el("p", {}, el("a", { href: link.href, className: "button button-primary", text: t(link.label) })) : null,
+  );
+  slot.replaceChildren(box);
+  return t("err_announce", { message: `${message} ${todo}` });
+}
+
+export function clearError(slot) {
+  slot.replaceChildren();
+}

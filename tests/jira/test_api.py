@@ -1,0 +1,113 @@
+"""The /jira/* endpoints under Daphne, signed in through the real OAuth dance on the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.jira.conftest import ALICE, BRUNO
+from tests.servers import ServerProcess
+from tests.signin import sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+async def alice(api_server: ServerProcess, sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    client = await sign_in(api_server.url, ALICE)
+    yield client
+    await client.aclose()
+
+
+@pytest.mark.parametrize("key", ["abc-1", "ABC-0", "..%2Fx", "PAY-1%20OR%201"])
+async def test_malformed_issue_keys_are_422(alice: httpx.AsyncClient, key: str) -> None:
+    response = await alice.get(f"/jira/issues/{key}")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_input"
+
+
+async def test_unknown_issue_is_404(alice: httpx.AsyncClient) -> None:
+    response = await alice.get("/jira/issues/PAY-99999")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "Issue does not exist or you do not have permission to see it.",
+        "code": "issue_not_found",
+    }
+
+
+async def test_bad_jql_is_422_with_jiras_message(alice: httpx.AsyncClient) -> None:
+    response = await alice.get("/jira/search", params={"jql": "project = PAY AND ("})
+
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid_jql"
+    assert body["detail"].startswith("Invalid JQL: ")
+
+
+async def test_limit_out_of_range_is_422(alice: httpx.AsyncClient) -> None:
+    response = await alice.get("/jira/search", params={"jql": "project = PAY", "limit": 1001})
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_input"
+
+
+async def test_search_answers_the_design_shape(alice: httpx.AsyncClient) -> None:
+    response = await alice.get(
+        "/jira/search",
+        params={"jql": "project = MOB ORDER BY key ASC", "limit": 5, "refresh": "true"},
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["total"], body["truncated"], len(body["issues"])) == (500, True, 5)
+    assert body["issues"][0]["key"] == "MOB-1"
+    assert isinstance(body["issues"][0]["description"], str)
+
+
+async def test_issue_with_comments_newest_first(alice: httpx.AsyncClient) -> None:
+    response = await alice.get("/jira/issues/PAY-7", params={"comments_limit": 3})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["issue"]["key"] == "PAY-7"
+    assert body["comments_total"] == 2150
+    created = [c["created"] for c in body["comments"]]
+    assert len(created) == 3
+    assert created == sorted(created, reverse=True)
+    assert set(body["comments"][0]) == {"id", "author", "created", "updated", "body"}
+
+
+async def test_projects_and_overview(alice: httpx.AsyncClient) -> None:
+    projects = await alice.get("/jira/projects")
+    overview = await alice.get("/jira/projects/MOB/overview")
+
+    assert projects.status_code == 200
+    assert sorted(p["key"] for p in projects.json()["projects"]) == ["MOB", "PAY"]
+    assert overview.status_code == 200
+    assert set(overview.json()) == {"key", "name", "by_status", "recent", "open_total"}
+
+
+async def test_another_account_does_not_see_the_project(
+    api_server: ServerProcess, sandbox_url: str, alice: httpx.AsyncClient
+) -> None:
+    assert (await alice.get("/jira/issues/PAY-1")).status_code == 200
+    bruno = await sign_in(api_server.url, BRUNO)
+    try:
+        issue = await bruno.get("/jira/issues/PAY-1")
+        projects = await bruno.get("/jira/projects")
+    finally:
+        await bruno.aclose()
+
+    assert issue.status_code == 404
+    assert [p["key"] for p in projects.json()["projects"]] == ["MOB"]
+
+
+async def test_not_signed_in_is_401(api_server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+        response = await anonymous.get("/jira/projects")
+
+    assert response.status_code == 401
