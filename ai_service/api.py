@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import ValidationError
+from ninja.responses import Status
 
 from ai_service.auth import InvalidServiceToken, ServiceTokenAuth
 from ai_service.engine import (
@@ -91,7 +92,7 @@ class HealthOut(Schema):
     response={200: HealthOut, 503: HealthOut},
     auth=None,
 )
-async def readyz(request: HttpRequest) -> tuple[int, dict[str, object]]:
+async def readyz(request: HttpRequest) -> Status[dict[str, object]]:
     from ai_service.readiness import check_llm
 
     try:
@@ -102,10 +103,10 @@ async def readyz(request: HttpRequest) -> tuple[int, dict[str, object]]:
         ok, message = False, f"timeout after {settings.HEALTH_CHECK_TIMEOUT_SECONDS:g}s"
     except Exception as exc:  # a probe reports any failure as "not ready"
         ok, message = False, f"error: {type(exc).__name__}"
-    return (200 if ok else 503), {
-        "status": "ok" if ok else "unavailable",
-        "checks": {"llm": message},
-    }
+    return Status(
+        200 if ok else 503,
+        {"status": "ok" if ok else "unavailable", "checks": {"llm": message}},
+    )
 
 
 # -- /ai/* ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.responses import Status
 
 from jira_ai.http import build_async_client
 from jira_ai.redis import get_async_redis, redis_configured
@@ -68,9 +69,11 @@ async def run_checks(
     summary="Readiness: Redis and ai-service answer",
     response={200: HealthOut, 503: HealthOut},
 )
-async def readyz(request: HttpRequest) -> tuple[int, dict[str, object]]:
+async def readyz(request: HttpRequest) -> Status[dict[str, object]]:
     ready, checks = await run_checks(
         {"redis": _check_redis, "ai_service": _check_ai_service},
         settings.HEALTH_CHECK_TIMEOUT_SECONDS,
     )
-    return (200 if ready else 503), {"status": "ok" if ready else "unavailable", "checks": checks}
+    return Status(
+        200 if ready else 503, {"status": "ok" if ready else "unavailable", "checks": checks}
+    )
