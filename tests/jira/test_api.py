@@ -111,3 +111,16 @@ async def test_not_signed_in_is_401(api_server: ServerProcess) -> None:
         response = await anonymous.get("/jira/projects")
 
     assert response.status_code == 401
+
+
+async def test_metrics_count_jira_requests_and_cache_lookups(
+    alice: httpx.AsyncClient, api_server: ServerProcess
+) -> None:
+    search = await alice.get("/jira/search", params={"jql": "project = MOB", "limit": 5})
+    repeat = await alice.get("/jira/search", params={"jql": "project = MOB", "limit": 5})
+    metrics = httpx.get(api_server.url + "/metrics", timeout=5).text
+
+    assert search.status_code == repeat.status_code == 200
+    assert 'jira_ai_jira_requests_total{operation="search",status="200"}' in metrics
+    assert 'jira_ai_jira_request_seconds_count{operation="search"}' in metrics
+    assert 'jira_ai_jira_cache_total{kind="search",result="hit"}' in metrics
