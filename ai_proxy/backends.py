@@ -15,13 +15,14 @@ import logging
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from functools import cache
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import httpx
 from django.conf import settings
 
 from ai_proxy.errors import AIServiceTimeout, AIServiceUnavailable, TooManyStreams
 from ai_proxy.metrics import BACKEND_CALLS
+from ai_proxy.streaming import Event, RelayedEvent
 from ai_service.auth import service_token_issue
 from ai_service.engine import (
     EngineConfig,
@@ -59,7 +60,7 @@ class AIBackend(Protocol):
 
     def analyze_stream(
         self, *, account_id: str, request: AnalyzeRequest, first_id: int, request_id: str
-    ) -> AsyncGenerator[StreamEvent, None]: ...
+    ) -> AsyncGenerator[Event, None]: ...
 
 
 @cache
@@ -160,7 +161,7 @@ class RemoteBackend:
 
     async def analyze_stream(
         self, *, account_id: str, request: AnalyzeRequest, first_id: int, request_id: str
-    ) -> AsyncGenerator[StreamEvent, None]:
+    ) -> AsyncGenerator[Event, None]:
         """ai-service's events as they arrive (no buffering: each is yielded as soon as its
         blank line is read), renumbered from ``first_id`` so ids keep increasing after the
         events the API sent itself. Closing this generator closes the upstream response, and
@@ -178,7 +179,7 @@ class RemoteBackend:
                     body = await response.aread()
                     raise answered_error(response.status_code, body, response.headers)
                 async for name, data in sse_events(response.aiter_lines()):
-                    yield StreamEvent(next_id, name, data)  # type: ignore[arg-type]
+                    yield RelayedEvent(next_id, name, data)
                     next_id += 1
                     if name in ("done", "error"):
                         return
@@ -187,18 +188,15 @@ class RemoteBackend:
         raise AIServiceUnavailable("The AI service's stream ended early.")
 
 
-async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
     """Incremental SSE parsing (WHATWG, as ai-service writes it: ``event:`` and one ``data:``
-    line of JSON per event); comment lines are dropped, since this side sends its own."""
+    line of JSON per event): ``(name, data line)`` as soon as an event's blank line is read.
+    Comment lines are dropped, since this side sends its own keepalives."""
     name, data = "message", ""
     async for line in lines:
         if not line:
             if data:
-                try:
-                    payload = json.loads(data)
-                except ValueError as exc:
-                    raise AIServiceUnavailable("The AI service sent an unreadable event.") from exc
-                yield name, payload if isinstance(payload, dict) else {"value": payload}
+                yield name, data
             name, data = "message", ""
         elif line.startswith(":"):
             continue
@@ -208,7 +206,9 @@ async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, dict
             if field == "event":
                 name = value
             elif field == "data":
-                data = f"{data}\n{value}" if data else value
+                # ai-service writes one line of JSON; several lines would be joined by "\n",
+                # which must not reach our single data line.
+                data = f"{data} {value}" if data else value
 
 
 def transport_error(exc: httpx.HTTPError) -> ApiError:

@@ -3,8 +3,7 @@ worker shares it.
 
 ``limits``' moving window (a Lua script over one Redis list per account: no burst of twice the
 limit at a window boundary, as a fixed INCR+EXPIRE window would allow) on its redis-py asyncio
-implementation, the client library the rest of the app uses. One storage (connection pool) per
-event loop, like ``jira_ai.redis``.
+implementation, on the app's own connection pool (``jira_ai.redis``, one per event loop).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
 from ai_proxy.errors import QuotaStoreUnavailable, RateLimited
+from jira_ai.redis import get_async_redis
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MovingWindowRateLimiter] = (
     weakref.WeakKeyDictionary()
@@ -31,13 +31,13 @@ def _limiter() -> MovingWindowRateLimiter:
     loop = asyncio.get_running_loop()
     limiter = _limiters.get(loop)
     if limiter is None:
-        url = "async+" + str(settings.REDIS_URL)  # redis:// or rediss://
+        # The app's pool of this loop (jira_ai.redis), not a second one per process.
         storage = RedisStorage(
-            url,
+            "async+" + str(settings.REDIS_URL),
             implementation="redispy",
             key_prefix="quota:ai",
-            socket_timeout=2.0,
-            socket_connect_timeout=1.0,
+            # limits types its options narrowly, but its redis-py bridge takes a pool.
+            connection_pool=get_async_redis().connection_pool,  # type: ignore[arg-type]
         )
         limiter = _limiters[loop] = MovingWindowRateLimiter(storage)
     return limiter

@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 from accounts.context import UserContext
 from ai_proxy.backends import backend_for, engine_config
 from ai_proxy.metrics import AI_REQUESTS
-from ai_proxy.streaming import sse_body
+from ai_proxy.streaming import Event, sse_body
 from ai_service.engine import PROMPT_VERSION, StreamEvent
 from ai_service.engine.schemas import (
     Analysis,
@@ -167,7 +167,7 @@ async def issue_analysis_get(
 
 async def issue_analysis_events(
     *, ctx: UserContext, issue_key: str, language: Language | None, request_id: str = "-"
-) -> AsyncGenerator[StreamEvent, None]:
+) -> AsyncGenerator[Event, None]:
     """The streamed analysis as events: our own ``log`` steps (Jira), then the backend's events,
     numbered on from ours. Failures raise (``sse_body`` turns them into the ``error`` event)."""
     language = language_resolve(language)
