@@ -13,30 +13,16 @@ from ninja.security import APIKeyCookie
 from ninja.utils import check_csrf
 
 from accounts.context import UserContext
-from accounts.errors import CsrfFailed, SessionExpired, SiteForbidden
+from accounts.errors import CsrfFailed, SessionExpired
+from accounts.selectors import session_user_context
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
 
 def session_context(request: HttpRequest, cloud_id: str | None = None) -> UserContext | None:
     """The signed-in user of this request, or None. Raises SiteForbidden for a foreign site."""
-    session = request.session
-    account_id = session.get("account_id")
-    sites = session.get("sites")
-    if not isinstance(account_id, str) or not isinstance(sites, dict) or not sites:
-        return None
-    if "_auth_user_id" not in session:  # opened by the pipeline but login() never completed
-        return None
-    chosen = cloud_id or session.get("current_cloud_id")
-    if not isinstance(chosen, str) or chosen not in sites:
-        raise SiteForbidden
-    site = sites[chosen]
-    return UserContext(
-        account_id=account_id,
-        display_name=str(session.get("display_name") or ""),
-        session_key=str(session.session_key),
-        cloud_id=chosen,
-        site_url=str(site.get("url") or ""),
+    return session_user_context(
+        request.session, session_key=str(request.session.session_key), cloud_id=cloud_id
     )
 
 

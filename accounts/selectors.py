@@ -1,17 +1,70 @@
-"""Reads: the signed-in account (``/me``) and the live sessions (admin, commands)."""
+"""Reads: the signed-in user of a session (requests, operator commands), the signed-in account
+(``/me``) and the live sessions (admin, commands)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 
+from accounts.context import UserContext
+from accounts.errors import SiteForbidden
 from accounts.schemas import MeOut, SiteOut
 from accounts.sessions import CREATED_KEY, absolute_seconds, decode, idle_seconds
 from accounts.store import get_store
 from accounts.vault import vault_read
+
+
+class SessionNotUsable(Exception):
+    """No live signed-in session with that id (or not on that site)."""
+
+
+def session_user_context(
+    session: SessionBase | Mapping[str, Any], *, session_key: str, cloud_id: str | None = None
+) -> UserContext | None:
+    """The signed-in user of ``session`` (its data) on ``cloud_id`` or its current site; None when
+    it is not signed in, or was opened by the OAuth pipeline but ``login()`` never completed.
+    Raises ``SiteForbidden`` for a site that is not one of the session's."""
+    account_id = session.get("account_id")
+    sites = session.get("sites")
+    if not isinstance(account_id, str) or not isinstance(sites, dict) or not sites:
+        return None
+    if "_auth_user_id" not in session:
+        return None
+    chosen = cloud_id or session.get("current_cloud_id")
+    if not isinstance(chosen, str) or chosen not in sites:
+        raise SiteForbidden
+    return UserContext(
+        account_id=account_id,
+        display_name=str(session.get("display_name") or ""),
+        session_key=session_key,
+        cloud_id=chosen,
+        site_url=str(sites[chosen].get("url") or ""),
+    )
+
+
+def session_context_get(*, sid: str, cloud_id: str | None = None) -> UserContext:
+    """The :class:`UserContext` of live session ``sid`` (as ``sessions list`` shows it), outside a
+    request (operator commands): the same checks as a request's (``accounts.auth``), each failure
+    a ``SessionNotUsable`` that says which."""
+    stored = get_store().get(sid)
+    data = decode(stored.raw) if stored is not None else None
+    if data is None:
+        raise SessionNotUsable(f"No live session {sid!r}.")
+    try:
+        ctx = session_user_context(data, session_key=sid, cloud_id=cloud_id)
+    except SiteForbidden:
+        chosen = cloud_id or data.get("current_cloud_id")
+        raise SessionNotUsable(f"Site {chosen!r} is not one of session {sid!r}'s sites.") from None
+    if ctx is None:
+        if isinstance(data.get("account_id"), str) and data.get("sites"):
+            raise SessionNotUsable(f"Session {sid!r} did not finish signing in.")
+        raise SessionNotUsable(f"Session {sid!r} is not signed in.")
+    return ctx
 
 
 async def me_get(*, request: HttpRequest) -> MeOut:

@@ -79,7 +79,8 @@ class SessionStore(SessionBase):
     # --- keys ---------------------------------------------------------------------------------
     def _get_new_session_key(self) -> str:
         # 256 bits of randomness: a collision is not a practical concern, and save() uses NX.
-        return secrets.token_urlsafe(32)
+        # Hex, so that an id never starts with "-" (operators pass it on command lines).
+        return secrets.token_hex(32)
 
     def _forget_current(self) -> None:
         if self.session_key and not self._must_create:

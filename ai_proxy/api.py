@@ -12,7 +12,7 @@ from ai_proxy.auth import AISessionAuth
 from ai_proxy.quota import quota_hit
 from ai_proxy.schemas import AnalyzeIn, AnalyzeStreamIn, SummarizeIn
 from ai_proxy.services import issue_analysis_get, issue_analysis_stream, jql_summary_get
-from ai_proxy.streaming import StreamSlot
+from ai_proxy.streaming import stream_slot_acquire
 from ai_service.engine.schemas import Analysis, ErrorOut, Summary
 from jira.services import issue_key_validate
 from jira_ai.observability import request_id_var
@@ -83,7 +83,7 @@ async def analyze_issue_stream(request: HttpRequest, body: AnalyzeStreamIn) -> H
     ctx = _ctx(request)
     key = issue_key_validate(body.issue_key)
     await quota_hit(account_id=ctx.account_id)
-    slot = StreamSlot.acquire()
+    slot = stream_slot_acquire()
     response = StreamingHttpResponse(
         issue_analysis_stream(
             ctx=ctx,

@@ -26,7 +26,9 @@ from ai_proxy.backends import backend_for, engine_config
 from ai_proxy.metrics import AI_REQUESTS
 from ai_proxy.streaming import Event, sse_body
 from ai_service.engine import PROMPT_VERSION, StreamEvent
+from ai_service.engine.progress import progress_message
 from ai_service.engine.schemas import (
+    LONG_TEXT_MAX,
     Analysis,
     AnalyzeRequest,
     Comment,
@@ -35,7 +37,8 @@ from ai_service.engine.schemas import (
     SummarizeRequest,
     Summary,
 )
-from jira.models import IssueWithComments
+from jira.models import Comment as JiraComment
+from jira.models import Issue, IssueWithComments
 from jira.services import issue_with_comments, issues_search
 from jira_ai.redis import get_async_redis
 
@@ -88,10 +91,31 @@ async def _cache_set(key: str, value: BaseModel) -> None:
         logger.warning("AI cache unavailable on write: %s", type(exc).__name__)
 
 
+def _clip(text: str | None) -> str | None:
+    """Long Jira texts (a 1 MB description) are cut to the wire schema's limit; the engine budgets
+    what it sends to the model anyway, and the cut is said in the text itself."""
+    if text is None or len(text) <= LONG_TEXT_MAX:
+        return text
+    note = f"\n[... {len(text) - LONG_TEXT_MAX + 100:,} more characters not sent]"
+    return text[: LONG_TEXT_MAX - 100] + note
+
+
+def _engine_issue(issue: Issue) -> NormalizedIssue:
+    data = issue.model_dump()
+    data["description"] = _clip(data.get("description"))
+    return NormalizedIssue.model_validate(data)
+
+
+def _engine_comment(comment: JiraComment) -> Comment:
+    data = comment.model_dump()
+    data["body"] = _clip(data.get("body"))
+    return Comment.model_validate(data)
+
+
 def _analyze_request(data: IssueWithComments, language: Language) -> AnalyzeRequest:
     return AnalyzeRequest(
-        issue=NormalizedIssue.model_validate(data.issue.model_dump()),
-        comments=[Comment.model_validate(c.model_dump()) for c in data.comments[:MAX_COMMENTS]],
+        issue=_engine_issue(data.issue),
+        comments=[_engine_comment(c) for c in data.comments[:MAX_COMMENTS]],
         comments_total=data.comments_total,
         language=language,
     )
@@ -124,7 +148,7 @@ async def jql_summary_get(
         return cached.model_copy(update={"cached": True})
     request = SummarizeRequest(
         jql=jql.strip(),
-        issues=[NormalizedIssue.model_validate(i.model_dump()) for i in found.issues],
+        issues=[_engine_issue(i) for i in found.issues],
         total=found.total,
         language=language,
     )
@@ -172,7 +196,9 @@ async def issue_analysis_events(
     numbered on from ours. Failures raise (``sse_body`` turns them into the ``error`` event)."""
     language = language_resolve(language)
     yield StreamEvent(
-        1, "log", {"step": "jira", "message": f"Reading {issue_key} and its comments from Jira"}
+        1,
+        "log",
+        {"step": "jira", "message": progress_message("jira_reading", language, key=issue_key)},
     )
     data = await issue_with_comments(ctx=ctx, key=issue_key, comments_limit=None)
     yield StreamEvent(
@@ -180,8 +206,13 @@ async def issue_analysis_events(
         "log",
         {
             "step": "jira",
-            "message": f"{data.issue.key}: {len(data.comments)} of {data.comments_total}"
-            " comments read",
+            "message": progress_message(
+                "jira_read",
+                language,
+                key=data.issue.key,
+                read=len(data.comments),
+                total=data.comments_total,
+            ),
         },
     )
     backend = backend_for(ctx.account_id, "analyze-issue/stream")

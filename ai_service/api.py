@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import Iterator
 from functools import cache
 
 from django.conf import settings
@@ -19,8 +19,6 @@ from ninja.responses import Status
 
 from ai_service.auth import InvalidServiceToken, ServiceTokenAuth
 from ai_service.engine import (
-    KEEPALIVE,
-    OPEN,
     EngineConfig,
     EngineError,
     StreamEvent,
@@ -31,6 +29,7 @@ from ai_service.engine import (
 )
 from ai_service.engine.schemas import Analysis, AnalyzeRequest, ErrorOut, SummarizeRequest, Summary
 from ai_service.metrics import LATENCY, REQUESTS, STREAMS_IN_FLIGHT
+from ai_service.streaming import StreamSlots, sse_body
 
 logger = logging.getLogger(__name__)
 
@@ -148,15 +147,27 @@ async def analyze_issue(request: HttpRequest, body: AnalyzeRequest) -> Analysis:
 )
 async def analyze_issue_stream(request: HttpRequest, body: AnalyzeRequest) -> HttpResponseBase:
     """The analysis as server-sent events, sections streamed as the model writes them."""
-    slot = _StreamSlot.acquire()
+    slot = STREAM_SLOTS.acquire()
     if slot is None:
-        REQUESTS.labels("analyze-issue/stream", "too_many_streams").inc()
+        REQUESTS.labels(STREAM_ENDPOINT, "too_many_streams").inc()
         return error_response(
             request, 503, "too_many_streams", "Too many analyses are streaming; retry shortly."
         )
-    events = issue_analyze_stream(config=engine_config(), request=body)
+    started = time.perf_counter()
+
+    def on_close(outcome: str) -> None:
+        slot.release()
+        REQUESTS.labels(STREAM_ENDPOINT, outcome).inc()
+        LATENCY.labels(STREAM_ENDPOINT).observe(time.perf_counter() - started)
+
     response = StreamingHttpResponse(
-        _sse_body(events, slot, keepalive=float(getattr(settings, "AI_KEEPALIVE_SECONDS", 15.0))),
+        sse_body(
+            issue_analyze_stream(config=engine_config(), request=body),
+            encode=sse_encode,
+            on_error=_stream_error,
+            on_close=on_close,
+            keepalive=float(getattr(settings, "AI_KEEPALIVE_SECONDS", 15.0)),
+        ),
         content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache"
@@ -164,6 +175,21 @@ async def analyze_issue_stream(request: HttpRequest, body: AnalyzeRequest) -> Ht
     # Released when the response is closed too, in case the body is never iterated.
     response._resource_closers.append(slot.release)  # type: ignore[attr-defined]
     return response
+
+
+STREAM_ENDPOINT = "analyze-issue/stream"
+# At most AI_MAX_STREAMS streams per process.
+STREAM_SLOTS = StreamSlots(
+    limit=lambda: int(settings.AI_MAX_STREAMS), on_change=STREAMS_IN_FLIGHT.inc
+)
+
+
+def _stream_error(next_id: int, exc: BaseException) -> tuple[str, bytes]:
+    """A failure outside the engine's own ``error`` events: logged, and a generic event (id 0)."""
+    logger.error("streamed analysis failed", exc_info=exc)
+    return "internal_error", sse_encode(
+        StreamEvent(0, "error", {"code": "internal_error", "detail": "Internal error."})
+    )
 
 
 @contextlib.contextmanager
@@ -181,76 +207,3 @@ def _measured(endpoint: str) -> Iterator[None]:
     finally:
         REQUESTS.labels(endpoint, code).inc()
         LATENCY.labels(endpoint).observe(time.perf_counter() - started)
-
-
-class _StreamSlot:
-    """One of ``AI_MAX_STREAMS`` per process (a cap on this process's memory and connections,
-    so process-local by nature)."""
-
-    in_flight = 0
-
-    def __init__(self) -> None:
-        self.released = False
-
-    @classmethod
-    def acquire(cls) -> _StreamSlot | None:
-        if cls.in_flight >= settings.AI_MAX_STREAMS:
-            return None
-        cls.in_flight += 1
-        STREAMS_IN_FLIGHT.inc()
-        return cls()
-
-    def release(self) -> None:
-        if not self.released:
-            self.released = True
-            type(self).in_flight -= 1
-            STREAMS_IN_FLIGHT.dec()
-
-
-async def _sse_body(
-    events: AsyncGenerator[StreamEvent, None], slot: _StreamSlot, *, keepalive: float
-) -> AsyncIterator[bytes]:
-    """SSE bytes: ``: ok`` at once (headers leave with the first chunk), then each event, with a
-    keepalive comment whenever nothing was written for ``keepalive`` seconds. A client that goes
-    away cancels this generator; the engine's stream is then cancelled, which closes the LLM
-    requests."""
-    started = time.perf_counter()
-    code = "ok"
-    pending: asyncio.Future[StreamEvent] | None = None
-    try:
-        yield OPEN
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(events))
-            done, _ = await asyncio.wait({pending}, timeout=keepalive)
-            if not done:
-                yield KEEPALIVE
-                continue
-            try:
-                event = pending.result()
-            except StopAsyncIteration:
-                break
-            finally:
-                pending = None
-            if event.event == "error":
-                code = str(event.data.get("code", "error"))
-            yield sse_encode(event)
-    except asyncio.CancelledError:
-        code = "cancelled"
-        raise
-    except Exception:
-        logger.exception("streamed analysis failed")
-        code = "internal_error"
-        yield sse_encode(
-            StreamEvent(0, "error", {"code": "internal_error", "detail": "Internal error."})
-        )
-    finally:
-        if pending is not None and not pending.done():
-            pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                await pending
-        with contextlib.suppress(RuntimeError):
-            await events.aclose()
-        slot.release()
-        REQUESTS.labels("analyze-issue/stream", code).inc()
-        LATENCY.labels("analyze-issue/stream").observe(time.perf_counter() - started)

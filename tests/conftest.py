@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -42,14 +43,56 @@ def _database_url_for_subprocesses() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def api_env(
-    sandbox_server: ServerProcess, django_db_setup: None, django_db_blocker: Any
-) -> dict[str, str]:
+def api_database(
+    request: pytest.FixtureRequest,
+    django_db_setup: None,
+    django_db_blocker: Any,
+    django_db_keepdb: bool,
+) -> Iterator[dict[str, str]]:
+    """A migrated test database for the Daphne processes (they sign users in with it), and the
+    environment that points them at it.
+
+    pytest-django creates only the databases some collected test asks for (a ``django_db`` mark,
+    the ``db`` fixture); a run whose tests all talk to the processes over HTTP asks for none, so
+    the default one is created here in that case, and destroyed with the session."""
+    from django.db import DEFAULT_DB_ALIAS
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    aliases, _ = _get_databases_for_setup(request.session.items)
+
+    def setup() -> tuple[Any, dict[str, str]]:
+        with django_db_blocker.unblock():
+            created = None
+            if DEFAULT_DB_ALIAS not in aliases:
+                created = setup_databases(
+                    verbosity=0,
+                    interactive=False,
+                    aliases={DEFAULT_DB_ALIAS: False},
+                    keepdb=django_db_keepdb,
+                )
+            return created, _database_url_for_subprocesses()
+
+    # A test may first ask for a server from inside its coroutine (getfixturevalue): Django's
+    # database calls refuse a thread with a running event loop, so they run in a thread apart.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        created, environment = pool.submit(setup).result()
+    yield environment
+    if created is not None and not django_db_keepdb:
+
+        def teardown() -> None:
+            with django_db_blocker.unblock():
+                teardown_databases(created, verbosity=0)
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(teardown).result()
+
+
+@pytest.fixture(scope="session")
+def api_env(sandbox_server: ServerProcess, api_database: dict[str, str]) -> dict[str, str]:
     """Environment of the API and ai-service processes: the sandbox as Atlassian and LLM."""
     from django.conf import settings
 
-    with django_db_blocker.unblock():
-        database = _database_url_for_subprocesses()
     return {
         "DJANGO_SETTINGS_MODULE": "jira_ai.settings.test",
         "DJANGO_DEBUG": "true",
@@ -62,7 +105,7 @@ def api_env(
         "AI_SHARED_SECRET": "test-shared-secret-1",
         "TOKEN_ENCRYPTION_KEY": "",
         "NO_PROXY": "127.0.0.1,localhost",
-        **database,
+        **api_database,
     }
 
 

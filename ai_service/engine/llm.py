@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 import weakref
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -118,7 +118,11 @@ class LLMClient:
     def _record_usage(self, usage: Any) -> Usage:
         if usage is None:
             return Usage()
-        result = Usage(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+        if isinstance(usage, dict):
+            prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        else:
+            prompt, completion = usage.prompt_tokens, usage.completion_tokens
+        result = Usage(int(prompt or 0), int(completion or 0))
         LLM_TOKENS.labels("in", self.model).inc(result.prompt_tokens)
         LLM_TOKENS.labels("out", self.model).inc(result.completion_tokens)
         return result
@@ -181,38 +185,48 @@ class LLMClient:
 
     async def stream_text(self, *, messages: Sequence[Message]) -> AsyncGenerator[str, None]:
         """Text as the model writes it. Closing this generator (or cancelling its consumer)
-        closes the upstream HTTP response, so the LLM server sees the client leave."""
+        closes the upstream HTTP response, so the LLM server sees the client leave.
+
+        The SDK sends the request (its retries, its status errors); the chunks are read from the
+        raw response: the SDK's stream builds a pydantic ``ChatCompletionChunk`` per chunk (about
+        65 us per chunk measured here, against 4 us for ``sse_data`` and ``json.loads``), and a
+        streamed analysis reads four chunks per token step, for the three fields read here."""
+        finished = False
         try:
-            stream = await self._client.chat.completions.create(
+            async with self._client.chat.completions.with_streaming_response.create(
                 model=self.model,
                 messages=list(messages),
                 temperature=0.2,
                 stream=True,
                 stream_options={"include_usage": True},
-            )
-        except (openai.APIError, httpx.HTTPError) as exc:
-            error = _engine_error(exc)
-            LLM_CALLS.labels("stream", error.code).inc()
-            raise error from exc
-        finished = False
-        try:
-            async for chunk in stream:
-                if chunk.usage is not None:
-                    self._record_usage(chunk.usage)
-                if not chunk.choices:
-                    continue
-                choice = chunk.choices[0]
-                if choice.delta.content:
-                    yield choice.delta.content
-                if choice.finish_reason:
-                    finished = True
-        except (openai.APIError, httpx.HTTPError, ValueError) as exc:
+            ) as response:
+                async for data in sse_data(response.http_response):
+                    if data.startswith(b"[DONE]"):
+                        break
+                    chunk = json.loads(data)
+                    if chunk.get("error"):
+                        # The vendor's error inside a 200 stream (as the SDK reads it).
+                        raise LLMUnavailable()
+                    if chunk.get("usage") is not None:
+                        self._record_usage(chunk["usage"])
+                    if not chunk.get("choices"):
+                        continue
+                    choice = chunk["choices"][0]
+                    content = (choice.get("delta") or {}).get("content")
+                    if content:
+                        yield content
+                    if choice.get("finish_reason"):
+                        finished = True
+        except (EngineError, openai.APIError, httpx.HTTPError, ValueError) as exc:
             error = _engine_error(exc)
             LLM_CALLS.labels("stream", error.code).inc()
             logger.warning("LLM stream failed: %s (%s)", error.code, type(exc).__name__)
             raise error from exc
-        finally:
-            await stream.close()
+        except (AttributeError, TypeError, IndexError) as exc:
+            # JSON, but not shaped like a chunk.
+            LLM_CALLS.labels("stream", LLMInvalidOutput.code).inc()
+            logger.warning("LLM stream failed: %s (%s)", LLMInvalidOutput.code, type(exc).__name__)
+            raise LLMInvalidOutput() from exc
         if not finished:
             # The connection ended without a finish chunk: the answer is cut, not complete.
             LLM_CALLS.labels("stream", LLMUnavailable.code).inc()
@@ -221,6 +235,31 @@ class LLMClient:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+async def sse_data(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The ``data`` of each server-sent event of ``response`` (WHATWG: ``data:`` lines joined by
+    newlines, dispatched on a blank line; other fields and comments ignored)."""
+    pending = b""
+    data: list[bytes] = []
+    async for chunk in response.aiter_bytes():
+        lines = (pending + chunk).split(b"\n") if pending else chunk.split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if data:
+                    yield data[0] if len(data) == 1 else b"\n".join(data)
+                    data = []
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                data.append(value[1:] if value.startswith(b" ") else value)
+    if pending.startswith(b"data:"):
+        value = pending[5:]
+        data.append(value[1:] if value.startswith(b" ") else value)
+    if data:
+        yield b"\n".join(data)
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:

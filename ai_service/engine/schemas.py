@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 Language = Literal["fr", "en"]
 IssueKey = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*-\d+$", max_length=64)]
 ShortText = Annotated[str, Field(max_length=1_000)]
-LongText = Annotated[str, Field(max_length=200_000)]
+LONG_TEXT_MAX = 200_000
+LongText = Annotated[str, Field(max_length=LONG_TEXT_MAX)]
 
 
 class IssueRef(BaseModel):

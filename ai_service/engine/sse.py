@@ -11,6 +11,8 @@ from ai_service.engine.stream import StreamEvent
 
 OPEN = b": ok\n\n"
 KEEPALIVE = b": keepalive\n\n"
+# json.dumps builds a new encoder on every call made with options; one is enough.
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def sse_encode(event: StreamEvent) -> bytes:
@@ -19,7 +21,7 @@ def sse_encode(event: StreamEvent) -> bytes:
 
 def sse_frame(event_id: int, name: str, data: dict[str, Any]) -> bytes:
     # json.dumps escapes newlines inside strings, so data stays on one line.
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    payload = _json(data)
     return f"id: {event_id}\nevent: {name}\ndata: {payload}\n\n".encode()
 
 

@@ -25,6 +25,7 @@ from ai_service.engine.pipeline import (
     issue_context,
     language_of,
 )
+from ai_service.engine.progress import progress_message
 from ai_service.engine.prompts import render, section_tasks
 from ai_service.engine.schemas import STREAM_SECTIONS, AnalyzeRequest, Language, StreamSection
 
@@ -108,9 +109,12 @@ async def issue_analyze_stream(
     yield event(
         "log",
         step="context",
-        message=(
-            f"{context.key}: {context.comments_analyzed} of {context.comments_total} comments"
-            " in the analysis"
+        message=progress_message(
+            "context",
+            language,
+            key=context.key,
+            analyzed=context.comments_analyzed,
+            total=context.comments_total,
         ),
     )
     queue: asyncio.Queue[_Delta | _Finished | _Failed] = asyncio.Queue()
@@ -118,7 +122,9 @@ async def issue_analyze_stream(
         asyncio.create_task(_section(config, language, context, section, queue))
         for section in STREAM_SECTIONS
     ]
-    yield event("log", step="generate", message=f"{len(tasks)} sections requested from the model")
+    yield event(
+        "log", step="generate", message=progress_message("generate", language, count=len(tasks))
+    )
     try:
         pending = set(STREAM_SECTIONS)
         while pending:

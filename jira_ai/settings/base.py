@@ -83,7 +83,17 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(ENV.DATABASE_URL, conn_max_age=60)
     if ENV.DATABASE_URL
-    else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+    else {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": BASE_DIR / "db.sqlite3",
+        # Several Daphne processes (demo, tests) share the file: wait for locks instead of failing
+        # with "database is locked", and let readers run beside the writer (WAL).
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
+    }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

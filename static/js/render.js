@@ -39,7 +39,8 @@ export function renderItem(item) {
   if (item === null || item === undefined) return el("li");
   if (typeof item !== "object") return el("li", {}, linkedText(item));
   const textField = TEXT_FIELDS.find((field) => typeof item[field] === "string" && item[field]);
-  const keys = itemKeys(item);
+  // Keys the text already names are linked in place; only the others are listed after it.
+  const keys = itemKeys(item).filter((key) => !(textField && item[textField].includes(key)));
   const extras = Object.entries(item).filter(
     ([field, value]) =>
       field !== textField && !KEY_FIELDS.includes(field) && !KEYS_FIELDS.includes(field) && (typeof value === "string" || typeof value === "number") && value !== "",

@@ -9,12 +9,9 @@ import subprocess
 import sys
 
 import httpx
-import pytest
 
 from tests.ai_proxy.conftest import ALICE, SignIn
 from tests.servers import ROOT, ServerProcess
-
-pytestmark = pytest.mark.django_db  # the test database the API processes sign users in with
 
 
 def live_sid(client: httpx.AsyncClient) -> str:
@@ -55,8 +52,7 @@ async def test_summarize_jql_prints_the_api_json(
         api_env,
         "summarize_jql",
         "project = MOB",
-        "--session",
-        live_sid(client),
+        f"--session={live_sid(client)}",  # a session id may start with "-"
         "--max-issues",
         "10",
         "--json",
@@ -76,8 +72,7 @@ async def test_analyze_issue_streams_the_text_as_it_comes(
         api_env,
         "analyze_issue",
         "PAY-8",
-        "--session",
-        live_sid(client),
+        f"--session={live_sid(client)}",  # a session id may start with "-"
         "--stream",
         "--language",
         "en",
@@ -101,9 +96,9 @@ async def test_analyze_issue_prints_the_json_and_refuses_unknown_sessions(
 ) -> None:
     client = await signed_in(api_server, ALICE)
 
-    ok = manage(api_env, "analyze_issue", "PAY-3", "--session", live_sid(client))
+    ok = manage(api_env, "analyze_issue", "PAY-3", f"--session={live_sid(client)}")
     unknown = manage(api_env, "analyze_issue", "PAY-3", "--session", "no-such-session")
-    missing = manage(api_env, "analyze_issue", "PAY-999999", "--session", live_sid(client))
+    missing = manage(api_env, "analyze_issue", "PAY-999999", f"--session={live_sid(client)}")
 
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["issue_key"] == "PAY-3"

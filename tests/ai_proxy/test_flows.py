@@ -15,8 +15,6 @@ from tests.ai_proxy.conftest import ALICE, BRUNO, Collector, SignIn, metric_valu
 from tests.ai_service.conftest import llm_fault, sandbox_stats, wait_until
 from tests.servers import ServerProcess, start_api
 
-pytestmark = pytest.mark.django_db  # the test database the API processes sign users in with
-
 SUMMARY_KEYS = {
     "summary",
     "highlights",

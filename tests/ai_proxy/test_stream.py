@@ -15,8 +15,6 @@ from tests.ai_proxy.conftest import ALICE, SignIn, event_data, stream_events
 from tests.ai_service.conftest import llm_fault, llm_pace, sandbox_stats, wait_until
 from tests.servers import ServerProcess
 
-pytestmark = pytest.mark.django_db  # the test database the API processes sign users in with
-
 MODES = ["api_server", "remote_api"]
 URL = "/ai/analyze-issue/stream"
 
@@ -190,3 +188,18 @@ async def test_the_stream_cap_is_503_with_keepalives_and_freed_on_disconnect(
     while statuses[-1] == 503 and len(statuses) < 50:  # the slot frees once Daphne saw the close
         statuses.append(await third_status())
     assert statuses[-1] == 200
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_issue_with_a_huge_description_streams_to_the_end(
+    mode: str, request: pytest.FixtureRequest, signed_in: SignIn, fast_llm: str
+) -> None:
+    # PAY-2: a ~1 MB ADF description and 169 comments, cut to the context budget.
+    client = await signed_in(request.getfixturevalue(mode), ALICE)
+
+    async with client.stream("POST", URL, json={"issue_key": "PAY-2"}) as answer:
+        events = await stream_events(answer)
+
+    named = [e for e in events if e.comment is None]
+    assert [e.event for e in named if e.event in {"error", "done"}] == ["done"]
+    assert {d["section"] for d in event_data(named, "result")} == set(STREAM_SECTIONS)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from accounts.context import UserContext
-from ai_proxy.selectors import SessionNotUsable, session_context_get
+from accounts.selectors import SessionNotUsable, session_context_get
 from ai_service.engine import EngineError
 from jira_ai.errors import ApiError
 

@@ -1,0 +1,27 @@
+"""Progress messages of the streamed analysis (``log`` events), in the analysis's language."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "jira_reading": {
+        "fr": "Lecture de {key} et de ses commentaires dans Jira",
+        "en": "Reading {key} and its comments from Jira",
+    },
+    "jira_read": {
+        "fr": "{key} : {read} commentaires lus sur {total}",
+        "en": "{key}: {read} of {total} comments read",
+    },
+    "context": {
+        "fr": "{key} : {analyzed} commentaires sur {total} dans l'analyse",
+        "en": "{key}: {analyzed} of {total} comments in the analysis",
+    },
+    "generate": {
+        "fr": "{count} sections demandées au modèle",
+        "en": "{count} sections requested from the model",
+    },
+}
+
+
+def progress_message(name: str, language: str, **values: object) -> str:
+    texts = MESSAGES[name]
+    return texts.get(language, texts["en"]).format(**values)
