@@ -55,7 +55,7 @@ def api_database(
     pytest-django creates only the databases some collected test asks for (a ``django_db`` mark,
     the ``db`` fixture); a run whose tests all talk to the processes over HTTP asks for none, so
     the default one is created here in that case, and destroyed with the session."""
-    from django.db import DEFAULT_DB_ALIAS
+    from django.db import DEFAULT_DB_ALIAS, connections
     from django.test.utils import setup_databases, teardown_databases
     from pytest_django.fixtures import _get_databases_for_setup
 
@@ -71,7 +71,9 @@ def api_database(
                     aliases={DEFAULT_DB_ALIAS: False},
                     keepdb=django_db_keepdb,
                 )
-            return created, _database_url_for_subprocesses()
+            environment = _database_url_for_subprocesses()
+            connections.close_all()  # this thread ends here; its connections must not linger
+            return created, environment
 
     # A test may first ask for a server from inside its coroutine (getfixturevalue): Django's
     # database calls refuse a thread with a running event loop, so they run in a thread apart.
