@@ -212,6 +212,7 @@ class Material:
     topic: str
     language: Language
     prompt_text: str
+    task: str = ""  # an explicit "Task:" / "Tâche :" line, echoed so sections read differently
 
     def facts(self, key: str) -> IssueFacts:
         return self.issues.get(key) or IssueFacts(key)
@@ -302,6 +303,9 @@ def _detect_language(system: str, user: str) -> Language:
     return "fr" if fr > en else "en"
 
 
+TASK_RE = re.compile(r"^(?:Task|Tâche)\s?:\s*(.+)$", re.MULTILINE)
+
+
 def _topic(user: str) -> str:
     text = FENCE_RE.sub(" ", user)
     for marker in (MARKER_CITE_UNKNOWN, MARKER_INVALID_JSON_ONCE, MARKER_INVALID_JSON):
@@ -365,6 +369,7 @@ def extract_material(messages: list[dict[str, Any]]) -> Material:
         topic=_topic(user),
         language=_detect_language(system, user),
         prompt_text=f"{system}\n{user}",
+        task=_task(user),
     )
 
 
@@ -402,10 +407,19 @@ def _closing(language: Language) -> str:
     return "Nothing else stands out in the data."
 
 
+def _task(user: str) -> str:
+    match = TASK_RE.search(FENCE_RE.sub(" ", user))
+    return _clean(match.group(1), 100).rstrip(".") if match else ""
+
+
 def prose(material: Material) -> str:
     """2 to 5 sentences built from the material, in the prompt's language."""
     fr = material.language == "fr"
     sentences: list[str] = []
+    if material.task:
+        sentences.append(
+            f"Pour la tâche « {material.task} » :" if fr else f"For the task “{material.task}”:"
+        )
     keys = material.keys
     if keys:
         shown = keys[:5] + (["…"] if len(keys) > 5 else [])

@@ -383,3 +383,15 @@ async def test_strict_schema_that_is_not_closed_is_refused_for_gpt_models(
         caught.value.message
     )
     assert list(json.loads(served.choices[0].message.content or "")) == ["summary"]
+
+
+async def test_an_explicit_task_line_leads_the_prose(client: AsyncOpenAI) -> None:
+    messages = [
+        {"role": "user", "content": "Task: List the risks of this issue.\n```\nWEB-9 — To Do\n```"}
+    ]
+
+    completion = await client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+
+    content = completion.choices[0].message.content
+    assert content is not None
+    assert content.startswith("For the task “List the risks of this issue”: The data covers 1 ")
