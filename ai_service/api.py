@@ -14,7 +14,7 @@ from functools import cache
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from ninja import NinjaAPI, Schema
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 from ninja.responses import Status
 
 from ai_service.auth import InvalidServiceToken, ServiceTokenAuth
@@ -51,6 +51,15 @@ def error_response(request: HttpRequest, status: int, code: str, detail: str) ->
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return error_response(request, 422, "invalid_input", "Invalid request body.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """ninja's own errors; its only one on these routes is a body it cannot parse (400)."""
+    if exc.status_code == 400:
+        return error_response(request, 422, "invalid_input", "The request body is not valid JSON.")
+    code = "internal_error" if exc.status_code >= 500 else "invalid_input"
+    return error_response(request, exc.status_code, code, str(exc.message))
 
 
 @api.exception_handler(InvalidServiceToken)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from asgiref.sync import markcoroutinefunction
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
 from django_prometheus import middleware as prometheus_middleware
 
 from ai_service.observability import bind_request_id
@@ -34,7 +35,8 @@ class PrometheusAfterMiddleware(_Inline, prometheus_middleware.PrometheusAfterMi
 
 
 class RequestIdMiddleware:
-    """``X-Request-ID`` in (from the API) and out, and in every log line."""
+    """``X-Request-ID`` in (from the API) and out, and in every log line; 405s in the JSON error
+    format (ninja answers them as bare HTML)."""
 
     sync_capable = False
     async_capable = True
@@ -46,6 +48,11 @@ class RequestIdMiddleware:
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         with bind_request_id(request.headers.get("X-Request-ID", "")) as request_id:
             response = await self.get_response(request)
+        if isinstance(response, HttpResponseNotAllowed):
+            response.content = json.dumps(
+                {"detail": "Method not allowed.", "code": "method_not_allowed"}
+            )
+            response["Content-Type"] = "application/json"
         response["X-Request-ID"] = request_id
         return response
 

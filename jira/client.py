@@ -58,6 +58,8 @@ from jira_ai.http import build_async_client
 logger = logging.getLogger(__name__)
 
 MAX_RATE_LIMITED_ATTEMPTS = 3
+# The longest Retry-After we pass on (a vendor's larger value is clamped to it).
+MAX_RETRY_AFTER_SECONDS = 86400.0
 MAX_ERROR_ATTEMPTS = 2
 COMMENTS_PAGE_SIZE = 100  # the comment endpoint's own maximum
 PROJECTS_PAGE_SIZE = 100  # project/search silently caps maxResults at 100
@@ -129,18 +131,22 @@ class SearchOutcome:
 
 
 def _retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """Seconds, at most ``MAX_RETRY_AFTER_SECONDS``: digits beyond a float parse as infinity,
+    which ``math.ceil`` would turn into a crash instead of a 503."""
     value = headers.get("Retry-After")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    if math.isnan(seconds):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
 
 
 def _jira_messages(response: httpx.Response) -> str:

@@ -71,6 +71,12 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        # ninja's only 400: a body it cannot parse. Bad input is a 422 here (DESIGN.md), and
+        # the parser's message is not the user's business.
+        return error_response(
+            request, 422, ErrorCode.INVALID_INPUT, "The request body is not valid JSON."
+        )
     code = {
         404: ErrorCode.NOT_FOUND,
         405: ErrorCode.METHOD_NOT_ALLOWED,

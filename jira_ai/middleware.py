@@ -8,6 +8,7 @@ hooks of the Django middleware we keep do no I/O (headers, cookies, lazy objects
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,10 +19,11 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
 from django.middleware import clickjacking, csrf, locale, security
 from django_prometheus import middleware as prometheus_middleware
 
+from jira_ai.errors import ErrorCode
 from jira_ai.observability import bind_request_id
 
 access_logger = logging.getLogger("jira_ai.access")
@@ -97,7 +99,8 @@ class XFrameOptionsMiddleware(InlineHooksMixin, clickjacking.XFrameOptionsMiddle
 
 
 class RequestContextMiddleware:
-    """Request id (``X-Request-ID`` in and out, in every log line) and the CSP on HTML responses."""
+    """Request id (``X-Request-ID`` in and out, in every log line), the CSP on HTML responses,
+    and 405s in the JSON error format (ninja and ``require_POST`` answer them as bare HTML)."""
 
     sync_capable = False
     async_capable = True
@@ -113,6 +116,8 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         with bind_request_id(request.headers.get("X-Request-ID", "")) as request_id:
             response = await self.get_response(request)
+            if isinstance(response, HttpResponseNotAllowed):
+                response = method_not_allowed(response)
             # Our access log: the path without its query string, which may hold an OAuth code or
             # a user's JQL (Daphne's own access log is off: ``daphne -v 0``).
             access_logger.info(
@@ -127,3 +132,12 @@ class RequestContextMiddleware:
         if content_type.startswith("text/html") and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = self.csp
         return response
+
+
+def method_not_allowed(response: HttpResponseNotAllowed) -> HttpResponseNotAllowed:
+    """The same response (its ``Allow`` and security headers kept), with a JSON error body."""
+    response.content = json.dumps(
+        {"detail": "Method not allowed.", "code": ErrorCode.METHOD_NOT_ALLOWED}
+    )
+    response["Content-Type"] = "application/json"
+    return response

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 
 from accounts.auth import session_context
-from accounts.errors import SiteForbidden
+from accounts.errors import CsrfFailed, SiteForbidden
 from jira_ai.errors import ErrorCode
 from jira_ai.ui_strings import ui_strings
 
@@ -47,3 +47,12 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"detail": "Internal error.", "code": ErrorCode.INTERNAL_ERROR}, status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW`` for Django's own views (``/login``, ``/logout``, ``/i18n/``): the
+    same 403 ``csrf_failed`` as the API's, or a page for a browser, never Django's debug page."""
+    if _wants_html(request):
+        return render(request, "errors/403_csrf.html", status=403)
+    error = CsrfFailed()
+    return JsonResponse(error.as_dict(), status=error.status)

@@ -64,7 +64,7 @@ def _retry_after(response: httpx.Response | None) -> int:
     raw = response.headers.get("retry-after", "")
     try:
         return max(1, int(float(raw)))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "inf", or digits beyond a float
         return DEFAULT_RETRY_AFTER_SECONDS
 
 

@@ -138,6 +138,7 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_HEADER_NAME = "HTTP_X_CSRFTOKEN"
+CSRF_FAILURE_VIEW = "jira_ai.views.csrf_failure"  # JSON csrf_failed, or a page
 
 # Token vault keys: MultiFernet keys (comma-separated, first encrypts). Development derives one
 # from SECRET_KEY so the demo needs no configuration; production requires TOKEN_ENCRYPTION_KEY.

@@ -9,6 +9,7 @@ end is counted once in ``counters["llm_cancelled"]``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import json
@@ -602,7 +603,8 @@ async def _serve(request: web.Request, chat: ChatRequest) -> web.StreamResponse:
         if response is not None and mode == "status":
             retry_after = response.headers.get("Retry-After")
             if chat.vendor == "openai" and retry_after is not None:
-                response.headers["retry-after-ms"] = str(int(float(retry_after) * 1000))
+                with contextlib.suppress(ValueError, OverflowError):  # e.g. a fault's "1e999"
+                    response.headers["retry-after-ms"] = str(int(float(retry_after) * 1000))
             return response
         answer = build_answer(chat.messages, json_mode=chat.json_mode, schema=chat.schema)
         plan = make_plan(chat, answer)

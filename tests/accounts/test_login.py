@@ -260,3 +260,32 @@ async def test_sign_in_helper_sets_the_chosen_site(
 
     assert me["current_cloud_id"] == GLOBEX.cloud_id
     assert client.headers["X-CSRFToken"] == client.cookies["csrftoken"]
+
+
+async def test_logout_and_login_without_the_csrf_token_answer_csrf_failed(
+    api_server: ServerProcess, sandbox_url: str, sign_in_as: Any
+) -> None:
+    client = await sign_in_as(ALICE.account_id)
+    sid = _sid(client)
+
+    logout = await client.post("/logout", headers={"X-CSRFToken": ""})
+    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+        login = await anonymous.post("/login", data={})
+
+    expected = {
+        "detail": "CSRF check failed: send the X-CSRFToken header from the csrftoken cookie.",
+        "code": "csrf_failed",
+    }
+    assert (logout.status_code, logout.json()) == (403, expected)
+    assert (login.status_code, login.json()) == (403, expected)
+    assert _redis().exists(f"session:{sid}") == 1  # the refused logout destroyed nothing
+
+
+async def test_a_browser_without_the_csrf_token_gets_a_page(api_server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=api_server.url) as browser:
+        page = await browser.post("/login", data={}, headers={"Accept": "text/html"})
+
+    assert page.status_code == 403
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "content-security-policy" in page.headers
+    assert 'href="/login"' in page.text

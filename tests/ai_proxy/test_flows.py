@@ -394,3 +394,35 @@ async def test_a_missing_issue_is_404_and_a_bad_jql_422(
 
     assert (missing.status_code, missing.json()["code"]) == (404, "issue_not_found")
     assert (bad_jql.status_code, bad_jql.json()["code"]) == (422, "invalid_jql")
+
+
+async def test_a_body_that_is_not_json_is_422_invalid_input(
+    api_server: ServerProcess, signed_in: SignIn, fast_llm: str
+) -> None:
+    client = await signed_in(api_server, ALICE)
+
+    answers = [
+        await client.post(
+            "/ai/summarize-jql", content=content, headers={"Content-Type": "application/json"}
+        )
+        for content in (b"{not json", b'{"jql": "\xff"}')
+    ]
+
+    assert [(a.status_code, a.json()) for a in answers] == [
+        (422, {"detail": "The request body is not valid JSON.", "code": "invalid_input"})
+    ] * 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_llm_retry_after_out_of_range_is_the_default_one(
+    mode: str, request: pytest.FixtureRequest, signed_in: SignIn, fast_llm: str
+) -> None:
+    server: ServerProcess = request.getfixturevalue(mode)
+    client = await signed_in(server, ALICE)
+    llm_fault(fast_llm, mode="status", status=429, retry_after="1e999")
+
+    response = await client.post("/ai/analyze-issue", json={"issue_key": "PAY-3"})
+
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "llm_rate_limited"
+    assert response.headers["Retry-After"] == "30"

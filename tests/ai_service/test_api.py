@@ -317,3 +317,27 @@ def test_metrics_count_requests_and_tokens(
 
     assert 'ai_service_requests_total{code="ok",endpoint="summarize-jql"}' in text
     assert 'jira_ai_llm_tokens_total{direction="in",model="llama3.1:8b"}' in text
+
+
+def test_a_body_that_is_not_json_is_422_with_a_code(ai_service_server: ServerProcess) -> None:
+    answers = [
+        httpx.post(
+            ai_service_server.url + "/ai/analyze-issue",
+            content=content,
+            headers={**bearer(), "Content-Type": "application/json"},
+            timeout=10,
+        )
+        for content in (b"{not json", b'{"issue": "\xff"}')
+    ]
+
+    assert [(a.status_code, a.json()) for a in answers] == [
+        (422, {"detail": "The request body is not valid JSON.", "code": "invalid_input"})
+    ] * 2
+
+
+def test_a_wrong_method_is_a_json_405(ai_service_server: ServerProcess) -> None:
+    response = httpx.get(ai_service_server.url + "/ai/analyze-issue", headers=bearer(), timeout=10)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json() == {"detail": "Method not allowed.", "code": "method_not_allowed"}

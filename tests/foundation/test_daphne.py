@@ -90,3 +90,25 @@ def test_ai_service_metrics(ai_service_server: ServerProcess) -> None:
 
     assert response.status_code == 200
     assert "django_http_requests_total_by_method_total" in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/ai/analyze-issue", "POST"),
+        ("DELETE", "/me/site", "PUT"),
+        ("POST", "/me", "GET"),
+        ("POST", "/jira/projects", "GET"),
+        ("POST", "/healthz", "GET"),
+        ("GET", "/logout", "POST"),
+    ],
+)
+def test_a_wrong_method_is_a_json_405(
+    api_server: ServerProcess, method: str, path: str, allow: str
+) -> None:
+    response = httpx.request(method, api_server.url + path, timeout=5)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.json() == {"detail": "Method not allowed.", "code": "method_not_allowed"}

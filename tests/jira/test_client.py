@@ -334,3 +334,16 @@ async def test_bulk_comments_respect_the_concurrency_bound(
     assert list(pages) == keys
     assert sandbox_stats(sandbox_url)[COMMENTS] == requests
     assert elapsed >= math.ceil(requests / 4) * 0.05  # at most 4 requests at a time
+
+
+async def test_a_retry_after_out_of_range_gives_up_at_once(
+    make_client: MakeClient, sandbox_url: str
+) -> None:
+    add_fault(sandbox_url, path_regex="/myself", mode="status", status=429, retry_after="1e999")
+    client = make_client()
+
+    with pytest.raises(JiraRateLimited) as caught:
+        await client.myself()
+
+    assert caught.value.retry_after == 86400
+    assert jira_requests(sandbox_url) == 1
