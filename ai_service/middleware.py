@@ -34,9 +34,16 @@ class PrometheusAfterMiddleware(_Inline, prometheus_middleware.PrometheusAfterMi
         return super().process_exception(request, exception)
 
 
+# /docs is the only HTML ai-service serves; ninja's Swagger page loads its assets from /static/.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
+
+
 class RequestIdMiddleware:
     """``X-Request-ID`` in (from the API) and out, and in every log line; 405s in the JSON error
-    format (ninja answers them as bare HTML)."""
+    format (ninja answers them as bare HTML); ``nosniff`` everywhere and a CSP on HTML."""
 
     sync_capable = False
     async_capable = True
@@ -54,6 +61,10 @@ class RequestIdMiddleware:
             )
             response["Content-Type"] = "application/json"
         response["X-Request-ID"] = request_id
+        response["X-Content-Type-Options"] = "nosniff"
+        if response.get("Content-Type", "").startswith("text/html"):
+            response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+            response["X-Frame-Options"] = "DENY"
         return response
 
 
@@ -74,19 +85,18 @@ class BodySizeLimitMiddleware:
         from django.http import JsonResponse
 
         limit = settings.AI_MAX_BODY_BYTES
-        too_large = JsonResponse(
-            {"detail": f"Request body over {limit} bytes.", "code": "body_too_large"}, status=413
-        )
         if request.method in {"POST", "PUT", "PATCH"}:
             try:
                 announced = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 announced = 0
-            if announced > limit:
-                return too_large
             try:
-                if len(request.body) > limit:
-                    return too_large
+                too_large = announced > limit or len(request.body) > limit
             except RequestDataTooBig:
-                return too_large
+                too_large = True
+            if too_large:
+                return JsonResponse(
+                    {"detail": f"Request body over {limit} bytes.", "code": "body_too_large"},
+                    status=413,
+                )
         return await self.get_response(request)

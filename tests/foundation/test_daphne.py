@@ -112,3 +112,13 @@ def test_a_wrong_method_is_a_json_405(
     assert response.headers["allow"] == allow
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.json() == {"detail": "Method not allowed.", "code": "method_not_allowed"}
+
+
+def test_ai_service_docs_carry_security_headers(ai_service_server: ServerProcess) -> None:
+    docs = httpx.get(ai_service_server.url + "/docs", timeout=5)
+    health = httpx.get(ai_service_server.url + "/healthz", timeout=5)
+
+    assert "script-src 'self'" in docs.headers["content-security-policy"]
+    assert docs.headers["x-frame-options"] == "DENY"
+    assert health.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in health.headers
