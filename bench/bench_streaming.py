@@ -25,6 +25,7 @@ jira-ai's relay alone; DEBUG settings (text logs); a single account and issue (J
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -128,9 +129,11 @@ class Tap:
                 if content:
                     record.append((now, content))
                 pending = b""
-            if pending:
-                await response.write(pending)
-            await response.write_eof()
+            # ai-service may hang up once it has read the final chunk: nothing left to measure.
+            with contextlib.suppress(ConnectionResetError):
+                if pending:
+                    await response.write(pending)
+                await response.write_eof()
             return response
 
 
