@@ -82,8 +82,12 @@ async def analyze_issue_stream(request: HttpRequest, body: AnalyzeStreamIn) -> H
     the first bytes, failures (issue not found, Jira, the model) are one final `error` event."""
     ctx = _ctx(request)
     key = issue_key_validate(body.issue_key)
-    await quota_hit(account_id=ctx.account_id)
-    slot = stream_slot_acquire()
+    slot = stream_slot_acquire()  # before the quota: a refused stream costs no quota point
+    try:
+        await quota_hit(account_id=ctx.account_id)
+    except BaseException:
+        slot.release()
+        raise
     response = StreamingHttpResponse(
         issue_analysis_stream(
             ctx=ctx,
