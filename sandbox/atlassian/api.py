@@ -800,17 +800,24 @@ async def get_changelog(call: JiraCall) -> web.StreamResponse:
     values = call.request.app[JIRA_KEY].renderer.changelog_values(call.base, issue)
     page = values[start : start + max_results]
     url = f"{call.base}/rest/api/3/issue/{issue.key}/changelog"
+    return json_bytes(_page_bean(url, start, max_results, len(values), len(page), page))
+
+
+def _page_bean(
+    url: str, start: int, max_results: int, total: int, count: int, values: list[Any]
+) -> dict[str, Any]:
+    """Jira's offset-paginated envelope (PageBean), with ``nextPage`` unless it is the last."""
     out: dict[str, Any] = {
         "self": f"{url}?startAt={start}&maxResults={max_results}",
         "maxResults": max_results,
         "startAt": start,
-        "total": len(values),
-        "isLast": start + len(page) >= len(values),
-        "values": page,
+        "total": total,
+        "isLast": start + count >= total,
+        "values": values,
     }
     if not out["isLast"]:
-        out["nextPage"] = f"{url}?startAt={start + len(page)}&maxResults={max_results}"
-    return json_bytes(out)
+        out["nextPage"] = f"{url}?startAt={start + count}&maxResults={max_results}"
+    return out
 
 
 @jira_route("read:jira-work")
@@ -870,17 +877,7 @@ async def project_search(call: JiraCall) -> web.StreamResponse:
             value["lead"] = jira.renderer.user(call.base, ALICE)
         values.append(value)
     url = f"{call.base}/rest/api/3/project/search"
-    out: dict[str, Any] = {
-        "self": f"{url}?startAt={start}&maxResults={max_results}",
-        "maxResults": max_results,
-        "startAt": start,
-        "total": len(projects),
-        "isLast": start + len(page) >= len(projects),
-        "values": values,
-    }
-    if not out["isLast"]:
-        out["nextPage"] = f"{url}?startAt={start + len(page)}&maxResults={max_results}"
-    return json_bytes(out)
+    return json_bytes(_page_bean(url, start, max_results, len(projects), len(page), values))
 
 
 @jira_route("read:jira-work")
