@@ -19,7 +19,7 @@ from django.conf import settings
 from social_core.backends.atlassian import AtlassianOAuth2 as SocialAtlassianOAuth2
 from social_core.exceptions import AuthException, AuthProviderError
 
-from jira_ai.http import build_async_client
+from core.http import build_async_client
 
 JIRA_SCOPES = {"read:jira-work", "read:jira-user"}
 

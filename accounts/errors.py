@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jira_ai.errors import ApiError, ErrorCode
+from core.errors import ApiError, ErrorCode
 
 
 class AccountsError(ApiError):

@@ -23,7 +23,7 @@ from typing import Protocol, cast
 from redis.asyncio.lock import Lock as AsyncLock
 from redis.exceptions import LockError
 
-from jira_ai.redis import get_async_redis, get_sync_redis, redis_configured
+from core.redis import get_async_redis, get_sync_redis, redis_configured
 
 SESSION_PREFIX = "session:"
 VAULT_PREFIX = "vault:"

@@ -31,7 +31,7 @@ from accounts.errors import (
     SiteForbidden,
 )
 from accounts.store import LockTimeout, get_store
-from jira_ai.http import build_async_client
+from core.http import build_async_client
 
 logger = logging.getLogger(__name__)
 

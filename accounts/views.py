@@ -30,7 +30,7 @@ from accounts.errors import AccountsError
 from accounts.middleware import store_unavailable_response
 from accounts.pipeline import GRANT_ATTRIBUTE
 from accounts.vault import vault_open, vault_read, vault_summary
-from jira_ai.http import build_async_client
+from core.http import build_async_client
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """Where the LLM work runs: ai-service over HTTP (``RemoteBackend``) or the engine in this process
-(``LocalBackend``). Both take and return the wire schemas of ``ai_service.engine.schemas``.
+(``LocalBackend``). Both take and return the wire schemas of ``ai_service.contract.schemas``, and
+both fail with the one error family (``core.errors.ApiError``: the engine's own errors are in it).
 
 The backend of an account is chosen from settings once per process: without ``AI_SERVICE_URL``
 everything is local; with it, ``AI_SERVICE_CANARY_PERCENT`` of the accounts (a stable hash of the
@@ -8,37 +9,31 @@ account id, so an account stays on one side) go to ai-service and the rest stay 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
-import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from functools import cache
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 import httpx
 from django.conf import settings
+from pydantic import BaseModel
 
-from ai_proxy.errors import AIServiceTimeout, AIServiceUnavailable, TooManyStreams
+from ai_proxy.errors import AIServiceTimeout, AIServiceUnavailable
 from ai_proxy.metrics import BACKEND_CALLS
-from ai_proxy.streaming import Event, RelayedEvent
-from ai_service.auth import service_token_issue
-from ai_service.engine import (
-    EngineConfig,
-    StreamEvent,
-    issue_analyze,
-    issue_analyze_stream,
-    jql_summarize,
-)
-from ai_service.engine.schemas import Analysis, AnalyzeRequest, SummarizeRequest, Summary
-from jira_ai.errors import ApiError, ErrorCode
-from jira_ai.http import build_async_client
-from jira_ai.observability import request_id_var
+from ai_service.contract.schemas import Analysis, AnalyzeRequest, SummarizeRequest, Summary
+from ai_service.contract.tokens import service_token_issue
+from ai_service.engine import EngineConfig, issue_analyze, issue_analyze_stream, jql_summarize
+from core.errors import ApiError, ErrorCode
+from core.http import build_async_client, per_loop, retry_after_parse
+from core.observability import request_id_var
+from core.sse import Event, TooManyStreams, sse_read
 
 logger = logging.getLogger(__name__)
 
 BackendName = Literal["remote", "local"]
+M = TypeVar("M", bound=BaseModel)
 
 # Engine codes ai-service answers with, passed on as they are (status and code).
 _PASSED_ON = {
@@ -59,7 +54,7 @@ class AIBackend(Protocol):
     async def analyze(self, *, account_id: str, request: AnalyzeRequest) -> Analysis: ...
 
     def analyze_stream(
-        self, *, account_id: str, request: AnalyzeRequest, first_id: int, request_id: str
+        self, *, account_id: str, request: AnalyzeRequest, request_id: str
     ) -> AsyncGenerator[Event, None]: ...
 
 
@@ -80,9 +75,9 @@ class LocalBackend:
         return await issue_analyze(config=engine_config(), request=request)
 
     def analyze_stream(
-        self, *, account_id: str, request: AnalyzeRequest, first_id: int, request_id: str
-    ) -> AsyncGenerator[StreamEvent, None]:
-        return issue_analyze_stream(config=engine_config(), request=request, first_id=first_id)
+        self, *, account_id: str, request: AnalyzeRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return issue_analyze_stream(config=engine_config(), request=request)
 
 
 class RemoteBackend:
@@ -99,9 +94,6 @@ class RemoteBackend:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
         llm_timeout = float(settings.LLM_TIMEOUT_SECONDS)
         # A summary may take a map step, a combine step and a repair turn, each with one SDK
         # retry: ai-service answers (504 llm_timeout) well within this budget.
@@ -109,18 +101,18 @@ class RemoteBackend:
         # Streams carry a keepalive comment at least every 15 s, and an LLM that stalls ends in
         # ai-service's own llm_timeout error event.
         self.stream_timeout = max(llm_timeout * 2 + 10, 60.0)
+        self._clients = per_loop(self._client_build)
+
+    def _client_build(self) -> httpx.AsyncClient:
+        """One pool per event loop, sized for every stream this process allows at once."""
+        return build_async_client(
+            base_url=self.base_url,
+            read_timeout=self.call_timeout,
+            max_connections=int(settings.AI_MAX_STREAMS) + EXTRA_CONNECTIONS,
+        )
 
     def client(self) -> httpx.AsyncClient:
-        """One pool per event loop, sized for every stream this process allows at once."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = self._clients[loop] = build_async_client(
-                base_url=self.base_url,
-                read_timeout=self.call_timeout,
-                max_connections=int(settings.AI_MAX_STREAMS) + EXTRA_CONNECTIONS,
-            )
-        return client
+        return self._clients.get()
 
     def _headers(self, account_id: str, request_id: str | None = None) -> dict[str, str]:
         token = service_token_issue(account_id=account_id, secrets=settings.AI_SHARED_SECRET)
@@ -141,32 +133,30 @@ class RemoteBackend:
             raise answered_error(response.status_code, response.content, response.headers)
         return response.content
 
-    async def summarize(self, *, account_id: str, request: SummarizeRequest) -> Summary:
-        content = await self._post(
-            "/ai/summarize-jql", account_id=account_id, body=request.model_dump_json()
-        )
+    async def _call(self, path: str, *, account_id: str, request: BaseModel, out: type[M]) -> M:
+        content = await self._post(path, account_id=account_id, body=request.model_dump_json())
         try:
-            return Summary.model_validate_json(content)
+            return out.model_validate_json(content)
         except ValueError as exc:
             raise AIServiceUnavailable("The AI service sent an unreadable answer.") from exc
+
+    async def summarize(self, *, account_id: str, request: SummarizeRequest) -> Summary:
+        return await self._call(
+            "/ai/summarize-jql", account_id=account_id, request=request, out=Summary
+        )
 
     async def analyze(self, *, account_id: str, request: AnalyzeRequest) -> Analysis:
-        content = await self._post(
-            "/ai/analyze-issue", account_id=account_id, body=request.model_dump_json()
+        return await self._call(
+            "/ai/analyze-issue", account_id=account_id, request=request, out=Analysis
         )
-        try:
-            return Analysis.model_validate_json(content)
-        except ValueError as exc:
-            raise AIServiceUnavailable("The AI service sent an unreadable answer.") from exc
 
     async def analyze_stream(
-        self, *, account_id: str, request: AnalyzeRequest, first_id: int, request_id: str
+        self, *, account_id: str, request: AnalyzeRequest, request_id: str
     ) -> AsyncGenerator[Event, None]:
         """ai-service's events as they arrive (no buffering: each is yielded as soon as its
-        blank line is read), renumbered from ``first_id`` so ids keep increasing after the
+        blank line is read), their data passed on as received; our writer numbers them after the
         events the API sent itself. Closing this generator closes the upstream response, and
         ai-service's engine then closes its LLM streams."""
-        next_id = first_id
         try:
             async with self.client().stream(
                 "POST",
@@ -178,37 +168,17 @@ class RemoteBackend:
                 if response.status_code != 200:
                     body = await response.aread()
                     raise answered_error(response.status_code, body, response.headers)
-                async for name, data in sse_events(response.aiter_lines()):
-                    yield RelayedEvent(next_id, name, data)
-                    next_id += 1
-                    if name in ("done", "error"):
-                        return
+                events = sse_read(response)
+                try:
+                    async for event in events:
+                        yield event
+                        if event.name in ("done", "error"):
+                            return
+                finally:
+                    await events.aclose()
         except httpx.HTTPError as exc:
             raise transport_error(exc) from exc
         raise AIServiceUnavailable("The AI service's stream ended early.")
-
-
-async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
-    """Incremental SSE parsing (WHATWG, as ai-service writes it: ``event:`` and one ``data:``
-    line of JSON per event): ``(name, data line)`` as soon as an event's blank line is read.
-    Comment lines are dropped, since this side sends its own keepalives."""
-    name, data = "message", ""
-    async for line in lines:
-        if not line:
-            if data:
-                yield name, data
-            name, data = "message", ""
-        elif line.startswith(":"):
-            continue
-        else:
-            field, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if field == "event":
-                name = value
-            elif field == "data":
-                # ai-service writes one line of JSON; several lines would be joined by "\n",
-                # which must not reach our single data line.
-                data = f"{data} {value}" if data else value
 
 
 def transport_error(exc: httpx.HTTPError) -> ApiError:
@@ -229,20 +199,13 @@ def answered_error(status: int, body: bytes, headers: httpx.Headers) -> ApiError
         code, detail = str(payload["code"]), str(payload["detail"])
     except (ValueError, KeyError, TypeError):
         code, detail = "", ""
-    retry_after = _retry_after(headers.get("Retry-After"))
+    retry_after = retry_after_parse(headers.get("Retry-After"))
     if code in _PASSED_ON:
         return ApiError(detail, code=ErrorCode(code), status=status, retry_after=retry_after)
     if code == ErrorCode.TOO_MANY_STREAMS:
         return TooManyStreams(retry_after=retry_after)
     logger.error("ai-service refused a call: %s %s", status, code or "(no code)")
     return AIServiceUnavailable()
-
-
-def _retry_after(value: str | None) -> int | None:
-    try:
-        return max(1, int(float(value))) if value else None
-    except ValueError:
-        return None
 
 
 def canary_bucket(account_id: str) -> int:

@@ -1,9 +1,9 @@
-"""The typed errors of the ``ai_proxy`` app (``jira_ai.api`` maps every ``ApiError`` in one place;
-the engine's own ``EngineError`` family is mapped there too)."""
+"""The typed errors of the ``ai_proxy`` app, in the one family (``core.errors.ApiError``) that
+both services map in one place (the engine's errors and ``core.sse.TooManyStreams`` included)."""
 
 from __future__ import annotations
 
-from jira_ai.errors import ApiError, ErrorCode
+from core.errors import ApiError, ErrorCode
 
 
 class AIError(ApiError):
@@ -30,12 +30,6 @@ class RateLimited(AIError):
     status = 429
     code = ErrorCode.RATE_LIMITED
     detail = "Too many AI requests: wait a moment before the next one."
-
-
-class TooManyStreams(AIError):
-    status = 503
-    code = ErrorCode.TOO_MANY_STREAMS
-    detail = "Too many analyses are streaming; retry shortly."
 
 
 class BodyTooLarge(AIError):

@@ -3,7 +3,7 @@ worker shares it.
 
 ``limits``' moving window (a Lua script over one Redis list per account: no burst of twice the
 limit at a window boundary, as a fixed INCR+EXPIRE window would allow) on its redis-py asyncio
-implementation, on the app's own connection pool (``jira_ai.redis``, one per event loop).
+implementation, on the app's own connection pool (``core.redis``, one per event loop).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
 from ai_proxy.errors import QuotaStoreUnavailable, RateLimited
-from jira_ai.redis import get_async_redis
+from core.redis import get_async_redis
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MovingWindowRateLimiter] = (
     weakref.WeakKeyDictionary()
@@ -31,7 +31,7 @@ def _limiter() -> MovingWindowRateLimiter:
     loop = asyncio.get_running_loop()
     limiter = _limiters.get(loop)
     if limiter is None:
-        # The app's pool of this loop (jira_ai.redis), not a second one per process.
+        # The app's pool of this loop (core.redis), not a second one per process.
         storage = RedisStorage(
             "async+" + str(settings.REDIS_URL),
             implementation="redispy",

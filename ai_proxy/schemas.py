@@ -1,25 +1,47 @@
-"""Request bodies of the public /ai/* endpoints (responses are the engine's wire schemas)."""
+"""Request bodies of the public /ai/* endpoints (responses are the contract's schemas): input is
+parsed here (an issue key is upper-cased and checked), so a handler gets clean values."""
 
 from __future__ import annotations
 
-from ninja import Field, Schema
+from typing import Annotated
 
-from ai_service.engine.schemas import Language
+from ninja import Field, Schema
+from pydantic import AfterValidator
+
+from ai_service.contract.schemas import Language
+from core.keys import MAX_KEY_LENGTH, issue_key_normalize
+from jira.services import MAX_JQL_CHARS, MAX_SEARCH_LIMIT
+
+
+def _issue_key(value: str) -> str:
+    key = issue_key_normalize(value)
+    if key is None:
+        raise ValueError("not a Jira issue key (like PAY-42)")
+    return key
+
+
+IssueKeyIn = Annotated[
+    str, Field(max_length=MAX_KEY_LENGTH, examples=["PAY-42"]), AfterValidator(_issue_key)
+]
 
 
 class SummarizeIn(Schema):
-    jql: str = Field(min_length=1, max_length=4000, examples=["project = PAY ORDER BY updated"])
-    max_issues: int = Field(100, ge=1, le=1000, description="Issues read from Jira (at most)")
+    jql: str = Field(
+        min_length=1, max_length=MAX_JQL_CHARS, examples=["project = PAY ORDER BY updated"]
+    )
+    max_issues: int = Field(
+        100, ge=1, le=MAX_SEARCH_LIMIT, description="Issues read from Jira (at most)"
+    )
     language: Language | None = Field(None, description="fr or en; default: the site's language")
     refresh: bool = Field(False, description="Re-read Jira and regenerate (skip the cache)")
 
 
 class AnalyzeIn(Schema):
-    issue_key: str = Field(max_length=64, examples=["PAY-42"])
+    issue_key: IssueKeyIn
     language: Language | None = None
     refresh: bool = False
 
 
 class AnalyzeStreamIn(Schema):
-    issue_key: str = Field(max_length=64, examples=["PAY-42"])
+    issue_key: IssueKeyIn
     language: Language | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -23,11 +23,10 @@ from redis.exceptions import RedisError
 
 from accounts.context import UserContext
 from ai_proxy.backends import backend_for, engine_config
-from ai_proxy.metrics import AI_REQUESTS
-from ai_proxy.streaming import Event, sse_body
-from ai_service.engine import PROMPT_VERSION, StreamEvent
-from ai_service.engine.progress import progress_message
-from ai_service.engine.schemas import (
+from ai_proxy.metrics import AI_REQUESTS, STREAMS_IN_FLIGHT
+from ai_proxy.quota import quota_hit
+from ai_service.contract.events import LogData, error_event
+from ai_service.contract.schemas import (
     LONG_TEXT_MAX,
     Analysis,
     AnalyzeRequest,
@@ -37,16 +36,24 @@ from ai_service.engine.schemas import (
     SummarizeRequest,
     Summary,
 )
+from ai_service.engine import PROMPT_VERSION
+from ai_service.engine.progress import progress_message
+from core.redis import get_async_redis
+from core.sse import Event, EventStream, StreamSlots, TooManyStreams
 from jira.models import Comment as JiraComment
 from jira.models import Issue, IssueWithComments
 from jira.services import issue_with_comments, issues_search
-from jira_ai.redis import get_async_redis
 
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 
 CACHE_PREFIX = "ai"
+STREAM_ENDPOINT = "analyze-issue/stream"
+# At most AI_MAX_STREAMS relayed streams per process.
+STREAM_SLOTS = StreamSlots(
+    limit=lambda: int(settings.AI_MAX_STREAMS), on_change=STREAMS_IN_FLIGHT.inc
+)
 # The wire contract caps comments per request; the engine keeps the newest that fit its budget.
 MAX_COMMENTS = 5_000
 
@@ -130,7 +137,8 @@ async def jql_summary_get(
     refresh: bool = False,
 ) -> Summary:
     """The summary of up to ``max_issues`` issues matching ``jql`` (coverage says how many of
-    Jira's total were analyzed)."""
+    Jira's total were analyzed); counts one request of the account's quota."""
+    await quota_hit(account_id=ctx.account_id)
     language = language_resolve(language)
     found = await issues_search(ctx=ctx, jql=jql, limit=max_issues, refresh=refresh)
     key = _cache_key(
@@ -163,7 +171,9 @@ async def jql_summary_get(
 async def issue_analysis_get(
     *, ctx: UserContext, issue_key: str, language: Language | None = None, refresh: bool = False
 ) -> Analysis:
-    """The analysis of ``issue_key`` with its comments, newest first."""
+    """The analysis of ``issue_key`` with its comments, newest first; counts one request of the
+    account's quota."""
+    await quota_hit(account_id=ctx.account_id)
     language = language_resolve(language)
     data = await issue_with_comments(ctx=ctx, key=issue_key, comments_limit=None, refresh=refresh)
     key = _cache_key(
@@ -192,34 +202,27 @@ async def issue_analysis_get(
 async def issue_analysis_events(
     *, ctx: UserContext, issue_key: str, language: Language | None, request_id: str = "-"
 ) -> AsyncGenerator[Event, None]:
-    """The streamed analysis as events: our own ``log`` steps (Jira), then the backend's events,
-    numbered on from ours. Failures raise (``sse_body`` turns them into the ``error`` event)."""
+    """The streamed analysis as events: our own ``log`` steps (Jira), then the backend's events.
+    Failures raise (the writer turns them into the ``error`` event)."""
     language = language_resolve(language)
-    yield StreamEvent(
-        1,
-        "log",
-        {"step": "jira", "message": progress_message("jira_reading", language, key=issue_key)},
-    )
+    yield LogData(
+        step="fetch", message=progress_message("jira_reading", language, key=issue_key)
+    ).event()
     data = await issue_with_comments(ctx=ctx, key=issue_key, comments_limit=None)
-    yield StreamEvent(
-        2,
-        "log",
-        {
-            "step": "jira",
-            "message": progress_message(
-                "jira_read",
-                language,
-                key=data.issue.key,
-                read=len(data.comments),
-                total=data.comments_total,
-            ),
-        },
-    )
-    backend = backend_for(ctx.account_id, "analyze-issue/stream")
+    yield LogData(
+        step="fetch",
+        message=progress_message(
+            "jira_read",
+            language,
+            key=data.issue.key,
+            read=len(data.comments),
+            total=data.comments_total,
+        ),
+    ).event()
+    backend = backend_for(ctx.account_id, STREAM_ENDPOINT)
     events = backend.analyze_stream(
         account_id=ctx.account_id,
         request=_analyze_request(data, language),
-        first_id=3,
         request_id=request_id,
     )
     try:
@@ -229,17 +232,30 @@ async def issue_analysis_events(
         await events.aclose()
 
 
-def issue_analysis_stream(
-    *,
-    ctx: UserContext,
-    issue_key: str,
-    language: Language | None,
-    on_close: Callable[[], None],
-    request_id: str = "-",
-) -> AsyncIterator[bytes]:
-    """The SSE body of the streamed analysis (``: ok`` first, keepalives, one final ``done`` or
-    ``error``); ``on_close`` runs when it ends, however it ends (the stream slot)."""
-    events = issue_analysis_events(
-        ctx=ctx, issue_key=issue_key, language=language, request_id=request_id
+async def issue_analysis_stream_open(
+    *, ctx: UserContext, issue_key: str, language: Language | None, request_id: str = "-"
+) -> EventStream:
+    """The streamed analysis of ``issue_key``, holding one of this process's stream slots until
+    it ends. The slot is taken before the quota: a refused stream costs no quota point."""
+    try:
+        slot = STREAM_SLOTS.acquire()
+    except TooManyStreams:
+        AI_REQUESTS.labels(STREAM_ENDPOINT, TooManyStreams.code).inc()
+        raise
+    try:
+        await quota_hit(account_id=ctx.account_id)
+    except BaseException:
+        slot.release()
+        raise
+
+    def on_close(outcome: str) -> None:
+        slot.release()
+        AI_REQUESTS.labels(STREAM_ENDPOINT, outcome).inc()
+
+    return EventStream(
+        events=issue_analysis_events(
+            ctx=ctx, issue_key=issue_key, language=language, request_id=request_id
+        ),
+        on_error=error_event,
+        on_close=on_close,
     )
-    return sse_body(events, on_close=on_close)

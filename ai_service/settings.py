@@ -4,60 +4,41 @@ project that reads the environment. No database, no sessions: a stateless JSON/S
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from core.env import env_bool, env_float, env_int, env_list, env_str
+from core.observability import logging_config
 
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+DEBUG = env_bool("DJANGO_DEBUG", True)
+PRODUCTION = env_bool("AI_SERVICE_PRODUCTION", not DEBUG)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-jira-ai-secret-key-change-me-in-production")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
-
-def _bool(name: str, default: bool) -> bool:
-    raw = _env(name, "true" if default else "false").lower()
-    if raw not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-        raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
-    return raw in {"1", "true", "yes", "on"}
-
-
-def _number(name: str, default: float) -> float:
-    try:
-        return float(_env(name) or default)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number") from None
-
-
-DEBUG = _bool("DJANGO_DEBUG", True)
-PRODUCTION = _bool("AI_SERVICE_PRODUCTION", not DEBUG)
-SECRET_KEY = _env("DJANGO_SECRET_KEY") or "dev-insecure-jira-ai-secret-key-change-me-in-production"
-ALLOWED_HOSTS = [
-    h.strip() for h in _env("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()
-]
-
-AI_AUTH_ENABLED = _bool("AI_AUTH_ENABLED", True)
-AI_SHARED_SECRET = [s.strip() for s in _env("AI_SHARED_SECRET").split(",") if s.strip()]
-AI_TOKEN_TTL_SECONDS = int(_number("AI_TOKEN_TTL_SECONDS", 60))
-AI_MAX_BODY_BYTES = int(_number("AI_MAX_BODY_BYTES", 5 * 1024 * 1024))
-AI_MAX_STREAMS = int(_number("AI_MAX_STREAMS", 500))
+AI_AUTH_ENABLED = env_bool("AI_AUTH_ENABLED", True)
+AI_SHARED_SECRET = env_list("AI_SHARED_SECRET")
+AI_TOKEN_TTL_SECONDS = env_int("AI_TOKEN_TTL_SECONDS", 60, minimum=1)
+AI_MAX_BODY_BYTES = env_int("AI_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
+AI_MAX_STREAMS = env_int("AI_MAX_STREAMS", 500, minimum=1)
 # A comment line on idle streams, so that proxies do not close them (at least every 15 s).
-AI_KEEPALIVE_SECONDS = _number("AI_KEEPALIVE_SECONDS", 15.0)
+AI_KEEPALIVE_SECONDS = env_float("AI_KEEPALIVE_SECONDS", 15.0, minimum=0.05)
 if not AI_SHARED_SECRET and DEBUG:
     # Development only: the same derivation as the API's, so `make demo` needs no configuration.
     AI_SHARED_SECRET = [hashlib.sha256(f"ai-service:{SECRET_KEY}".encode()).hexdigest()]
 
-LLM_PROVIDER = _env("LLM_PROVIDER", "ollama").lower()
-OLLAMA_BASE_URL = _env("OLLAMA_BASE_URL", "http://127.0.0.1:11434").rstrip("/")
-OLLAMA_MODEL = _env("OLLAMA_MODEL", "llama3.1:8b")
-OPENAI_API_KEY = _env("OPENAI_API_KEY")
-OPENAI_MODEL = _env("OPENAI_MODEL", "gpt-4o-mini")
-OPENAI_BASE_URL = _env("OPENAI_BASE_URL").rstrip("/")
-LLM_TIMEOUT_SECONDS = _number("LLM_TIMEOUT_SECONDS", 120.0)
-LLM_CONTEXT_TOKENS = int(_number("LLM_CONTEXT_TOKENS", 8000))
-LANGUAGE_CODE = _env("LANGUAGE_CODE", "fr")
-HEALTH_CHECK_TIMEOUT_SECONDS = _number("HEALTH_CHECK_TIMEOUT_SECONDS", 1.0)
-OTEL_EXPORTER_OTLP_ENDPOINT = _env("OTEL_EXPORTER_OTLP_ENDPOINT")
-OTEL_SERVICE_NAME = _env("OTEL_SERVICE_NAME") or "jira-ai-service"
+LLM_PROVIDER = env_str("LLM_PROVIDER", "ollama").lower()
+OLLAMA_BASE_URL = env_str("OLLAMA_BASE_URL", "http://127.0.0.1:11434").rstrip("/")
+OLLAMA_MODEL = env_str("OLLAMA_MODEL", "llama3.1:8b")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL").rstrip("/")
+LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 120.0, minimum=0.1)
+LLM_CONTEXT_TOKENS = env_int("LLM_CONTEXT_TOKENS", 8000, minimum=512)
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "fr")
+HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 1.0, minimum=0.05)
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT")
+OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "jira-ai-service")
 
 if LLM_PROVIDER not in {"ollama", "openai"}:
     raise ImproperlyConfigured(f"LLM_PROVIDER must be 'ollama' or 'openai', not {LLM_PROVIDER!r}")
@@ -67,7 +48,7 @@ if PRODUCTION:
     missing = [
         n
         for n, v in (
-            ("DJANGO_SECRET_KEY", _env("DJANGO_SECRET_KEY")),
+            ("DJANGO_SECRET_KEY", env_str("DJANGO_SECRET_KEY")),
             ("AI_SHARED_SECRET", AI_SHARED_SECRET),
         )
         if not v
@@ -86,11 +67,16 @@ INSTALLED_APPS = [
     "ai_service",
 ]
 MIDDLEWARE = [
-    "ai_service.middleware.PrometheusBeforeMiddleware",
-    "ai_service.middleware.RequestIdMiddleware",
-    "ai_service.middleware.BodySizeLimitMiddleware",
-    "ai_service.middleware.PrometheusAfterMiddleware",
+    "core.middleware.PrometheusBeforeMiddleware",
+    "core.middleware.RequestContextMiddleware",
+    "core.middleware.BodySizeLimitMiddleware",
+    "core.middleware.PrometheusAfterMiddleware",
 ]
+# /docs is the only HTML ai-service serves; ninja's Swagger page loads its assets from /static/.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
 ROOT_URLCONF = "ai_service.urls"
 ASGI_APPLICATION = "ai_service.asgi.application"
 DATABASES: dict[str, Any] = {}
@@ -107,24 +93,4 @@ TEMPLATES = [
 ]
 # Checked by BodySizeLimitMiddleware (413); Django's own check would answer 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = AI_MAX_BODY_BYTES + 1
-LOGGING: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"context": {"()": "ai_service.observability.ContextFilter"}},
-    "formatters": {
-        "text": {
-            "format": "%(asctime)s %(levelname)s %(name)s [rid=%(request_id)s "
-            "trace=%(trace_id)s] %(message)s"
-        },
-        "json": {"()": "ai_service.observability.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "filters": ["context"],
-            "formatter": "text" if DEBUG and not PRODUCTION else "json",
-        }
-    },
-    "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"httpx": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
-}
+LOGGING: dict[str, Any] = logging_config(json_logs=PRODUCTION or not DEBUG)

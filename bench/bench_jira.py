@@ -128,10 +128,10 @@ def _ours(sandbox_url: str, token: str) -> dict[str, Any]:
 
     django.setup()
     from accounts.context import UserContext
+    from core.redis import get_async_redis
     from jira import services
     from jira.breaker import Breaker
     from jira.client import JiraClient, JiraClientConfig
-    from jira_ai.redis import get_async_redis
 
     async def provider(*, force_refresh: bool = False) -> str:
         return token

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import httpx
 from django.conf import settings
 
+from core.http import build_async_client
 from jira import wire
 from jira.adf import clean_text
 from jira.breaker import Breaker
@@ -53,7 +54,6 @@ from jira.normalize import (
     myself_from_json,
     project_from_json,
 )
-from jira_ai.http import build_async_client
 
 logger = logging.getLogger(__name__)
 

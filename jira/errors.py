@@ -1,5 +1,5 @@
 """The typed error family of the Jira client, each with the HTTP status and the stable code it is
-answered with (``jira_ai.api`` maps every :class:`~jira_ai.errors.ApiError` in one place).
+answered with (``jira_ai.api`` maps every :class:`~core.errors.ApiError` in one place).
 
 Messages are ours; Jira's own text is passed on only for bad JQL (its parser's messages are what the
 user needs to fix the query), and then cleaned and truncated.
@@ -7,7 +7,7 @@ user needs to fix the query), and then cleaned and truncated.
 
 from __future__ import annotations
 
-from jira_ai.errors import ApiError, ErrorCode
+from core.errors import ApiError, ErrorCode
 
 
 class JiraError(ApiError):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Sequence
@@ -26,6 +25,9 @@ from django.conf import settings
 from pydantic import BaseModel
 
 from accounts.context import UserContext, access_token_get
+from core.errors import ApiError, ErrorCode
+from core.keys import issue_key_normalize, project_key_normalize
+from core.redis import get_async_redis
 from jira.breaker import Breaker
 from jira.cache import JiraCache, digest
 from jira.client import JiraClient, JiraClientConfig
@@ -41,11 +43,7 @@ from jira.models import (
     SearchWithComments,
 )
 from jira.normalize import FieldMap
-from jira_ai.errors import ApiError, ErrorCode
-from jira_ai.redis import get_async_redis
 
-ISSUE_KEY_RE = re.compile(r"^[A-Z][A-Z0-9]{1,9}-[1-9][0-9]*$")
-PROJECT_KEY_RE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
 MAX_SEARCH_LIMIT = 1000
 MAX_JQL_CHARS = 4000
 FIELDS_TTL_SECONDS = 3600
@@ -68,10 +66,12 @@ class _CachedIssue(BaseModel):
 
 
 def issue_key_validate(key: str) -> str:
-    """The key if it is a well-formed Jira issue key (``PAY-42``), else 422 ``invalid_input``."""
-    if not isinstance(key, str) or not ISSUE_KEY_RE.fullmatch(key):
+    """The key upper-cased if it is a well-formed Jira issue key (``PAY-42``, ``AB_C-1``; the
+    rule of ``core.keys``), else 422 ``invalid_input``."""
+    normalized = issue_key_normalize(key)
+    if normalized is None:
         raise InvalidIssueKey()
-    return key
+    return normalized
 
 
 def _jql_validate(jql: str) -> str:
@@ -330,8 +330,10 @@ async def project_overview(
 ) -> ProjectOverview:
     """The Projets PO tab: open issues by status (up to 1,000 read), the most recently updated
     issues and the number of open issues (Jira's approximate count)."""
-    if not isinstance(key, str) or not PROJECT_KEY_RE.fullmatch(key):
+    normalized = project_key_normalize(key)
+    if normalized is None:
         raise ApiError("Invalid project key.", code=ErrorCode.INVALID_INPUT, status=422)
+    key = normalized
     cache = _cache(ctx)
     if not refresh:
         cached = await cache.get("overview", key, ProjectOverview)

@@ -7,7 +7,7 @@ from django.shortcuts import render
 
 from accounts.auth import session_context
 from accounts.errors import CsrfFailed, SiteForbidden
-from jira_ai.errors import ErrorCode
+from core.errors import ErrorCode
 from jira_ai.ui_strings import ui_strings
 
 WORKSPACE_JQL_EXAMPLES = (

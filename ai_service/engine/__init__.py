@@ -3,9 +3,10 @@ local fallback. Callers build an ``EngineConfig`` from their settings and call:
 
 - ``jql_summarize(config=..., request=SummarizeRequest) -> Summary``
 - ``issue_analyze(config=..., request=AnalyzeRequest) -> Analysis``
-- ``issue_analyze_stream(config=..., request=AnalyzeRequest) -> AsyncIterator[StreamEvent]``
+- ``issue_analyze_stream(config=..., request=AnalyzeRequest) -> AsyncIterator[core.sse.Event]``
 
-Failures are ``EngineError`` subclasses (``status``, ``code``, ``detail``, ``retry_after``).
+Failures are ``EngineError`` subclasses of ``core.errors.ApiError`` (``status``, ``code``,
+``detail``, ``retry_after``), the error family of both services.
 """
 
 from ai_service.engine.config import EngineConfig
@@ -18,12 +19,9 @@ from ai_service.engine.errors import (
 )
 from ai_service.engine.pipeline import issue_analyze, jql_summarize
 from ai_service.engine.prompts import PROMPT_VERSION
-from ai_service.engine.sse import KEEPALIVE, OPEN, sse_comment, sse_encode, sse_frame
-from ai_service.engine.stream import StreamEvent, issue_analyze_stream
+from ai_service.engine.stream import issue_analyze_stream
 
 __all__ = [
-    "KEEPALIVE",
-    "OPEN",
     "PROMPT_VERSION",
     "EngineConfig",
     "EngineError",
@@ -31,11 +29,7 @@ __all__ = [
     "LLMRateLimited",
     "LLMTimeout",
     "LLMUnavailable",
-    "StreamEvent",
     "issue_analyze",
     "issue_analyze_stream",
     "jql_summarize",
-    "sse_comment",
-    "sse_encode",
-    "sse_frame",
 ]

@@ -34,6 +34,12 @@ class EngineConfig:
             return self.ollama_base_url.rstrip("/") + "/v1"
         return self.openai_base_url.rstrip("/") or "https://api.openai.com/v1"
 
+    def models_endpoint(self) -> tuple[str, dict[str, str]]:
+        """The URL and headers of the provider's model list (what a readiness probe reads)."""
+        if self.provider == "ollama":
+            return self.ollama_base_url.rstrip("/") + "/api/tags", {}
+        return self.base_url + "/models", {"Authorization": f"Bearer {self.openai_api_key}"}
+
     @property
     def api_key(self) -> str:
         # Ollama's OpenAI-compatible endpoint requires a key and ignores it.

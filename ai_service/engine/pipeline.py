@@ -17,11 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from ai_service.engine.config import EngineConfig
-from ai_service.engine.llm import Message, llm_client
-from ai_service.engine.metrics import CITATIONS_REMOVED
-from ai_service.engine.prompts import PROMPT_VERSION, render
-from ai_service.engine.schemas import (
+from ai_service.contract.schemas import (
     AcceptanceCriteria,
     Analysis,
     AnalysisCoverage,
@@ -38,7 +34,12 @@ from ai_service.engine.schemas import (
     Summary,
     SummaryCoverage,
 )
-from ai_service.engine.text import KEY_RE, clean, estimate_tokens, one_line
+from ai_service.engine.config import EngineConfig
+from ai_service.engine.llm import Message, llm_client
+from ai_service.engine.metrics import CITATIONS_REMOVED
+from ai_service.engine.prompts import PROMPT_VERSION, render
+from ai_service.engine.text import clean, estimate_tokens, one_line
+from core.keys import ISSUE_KEY_IN_TEXT_RE as KEY_RE
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R")

@@ -1,8 +1,9 @@
 """The streamed analysis: one prompt per section, run concurrently, their text merged as it comes.
 
 An async generator of typed events (``log``, ``delta``, ``result``, then ``done`` or one final
-``error``), with increasing ids. Closing the generator (the client went away) or cancelling its
-consumer cancels the section tasks, whose ``finally`` closes the upstream LLM streams.
+``error``, payloads of :mod:`ai_service.contract.events`); the SSE writer numbers them. Closing the
+generator (the client went away) or cancelling its consumer cancels the section tasks, whose
+``finally`` closes the upstream LLM streams.
 """
 
 from __future__ import annotations
@@ -12,9 +13,16 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
 
+from ai_service.contract.events import (
+    DeltaData,
+    DoneData,
+    LogData,
+    ResultData,
+    error_event,
+)
+from ai_service.contract.schemas import STREAM_SECTIONS, AnalyzeRequest, Language, StreamSection
 from ai_service.engine.config import EngineConfig
 from ai_service.engine.errors import EngineError
 from ai_service.engine.llm import llm_client
@@ -27,20 +35,9 @@ from ai_service.engine.pipeline import (
 )
 from ai_service.engine.progress import progress_message
 from ai_service.engine.prompts import render, section_tasks
-from ai_service.engine.schemas import STREAM_SECTIONS, AnalyzeRequest, Language, StreamSection
+from core.sse import Event
 
 logger = logging.getLogger(__name__)
-
-EventName = Literal["log", "delta", "result", "done", "error"]
-
-
-@dataclass(frozen=True)
-class StreamEvent:
-    """One SSE event: ``event`` name, JSON ``data`` and its ``id`` (increasing per stream)."""
-
-    id: int
-    event: EventName
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,23 +89,14 @@ async def _section(
 
 
 async def issue_analyze_stream(
-    *, config: EngineConfig, request: AnalyzeRequest, first_id: int = 1
-) -> AsyncGenerator[StreamEvent, None]:
-    """Events of the streamed analysis of ``request.issue``; ids start at ``first_id`` (the API
-    may have sent events of its own before)."""
+    *, config: EngineConfig, request: AnalyzeRequest
+) -> AsyncGenerator[Event, None]:
+    """Events of the streamed analysis of ``request.issue``."""
     started = time.monotonic()
-    next_id = first_id
-
-    def event(name: EventName, **data: Any) -> StreamEvent:
-        nonlocal next_id
-        next_id += 1
-        return StreamEvent(next_id - 1, name, data)
-
     language = language_of(request.language, config)
     context = issue_context(request, budget=analysis_budget(config, language, "section"))
-    yield event(
-        "log",
-        step="context",
+    yield LogData(
+        step="section",
         message=progress_message(
             "context",
             language,
@@ -116,36 +104,35 @@ async def issue_analyze_stream(
             analyzed=context.comments_analyzed,
             total=context.comments_total,
         ),
-    )
+    ).event()
     queue: asyncio.Queue[_Delta | _Finished | _Failed] = asyncio.Queue()
     tasks = [
         asyncio.create_task(_section(config, language, context, section, queue))
         for section in STREAM_SECTIONS
     ]
-    yield event(
-        "log", step="generate", message=progress_message("generate", language, count=len(tasks))
-    )
+    yield LogData(
+        step="section", message=progress_message("generate", language, count=len(tasks))
+    ).event()
     try:
         pending = set(STREAM_SECTIONS)
         while pending:
             item = await queue.get()
             if isinstance(item, _Delta):
-                yield event("delta", section=item.section, text=item.text)
+                yield DeltaData(section=item.section, text=item.text).event()
             elif isinstance(item, _Finished):
                 pending.discard(item.section)
-                yield event("result", section=item.section, content=item.content)
+                yield ResultData(section=item.section, content=item.content).event()
             else:
                 logger.warning("streamed analysis failed: %s", item.error.code)
-                yield event("error", code=item.error.code, detail=item.error.detail)
+                yield error_event(item.error)
                 return
-        yield event(
-            "done",
+        yield DoneData(
             coverage={
                 "comments_analyzed": context.comments_analyzed,
                 "comments_total": context.comments_total,
             },
             duration_ms=round((time.monotonic() - started) * 1000),
-        )
+        ).event()
     finally:
         for task in tasks:
             task.cancel()

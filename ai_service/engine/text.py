@@ -14,7 +14,6 @@ import unicodedata
 
 FENCE_OPEN = "<<<JIRA_DATA"
 FENCE_CLOSE = "JIRA_DATA>>>"
-KEY_RE = re.compile(r"\b[A-Z][A-Z0-9_]*-\d+\b")
 _FENCE_WORD = re.compile(r"JIRA_DATA", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n{3,}")

@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from core.observability import logging_config
 from jira_ai.settings.env import ENV
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -42,11 +43,11 @@ INSTALLED_APPS = [
     "ai_proxy",
 ]
 
-# Every entry runs natively async (see jira_ai/middleware.py): under ASGI a classic
+# Every entry runs natively async (see core/middleware.py): under ASGI a classic
 # MiddlewareMixin hops to a thread per hook, which halved throughput in DESIGN.md's measurements.
 MIDDLEWARE = [
-    "jira_ai.middleware.PrometheusBeforeMiddleware",
-    "jira_ai.middleware.RequestContextMiddleware",
+    "core.middleware.PrometheusBeforeMiddleware",
+    "core.middleware.RequestContextMiddleware",
     "jira_ai.middleware.SecurityMiddleware",
     "accounts.middleware.SessionMiddleware",
     "jira_ai.middleware.LocaleMiddleware",
@@ -54,7 +55,7 @@ MIDDLEWARE = [
     "jira_ai.middleware.AuthenticationMiddleware",
     "jira_ai.middleware.MessageMiddleware",
     "jira_ai.middleware.XFrameOptionsMiddleware",
-    "jira_ai.middleware.PrometheusAfterMiddleware",
+    "core.middleware.PrometheusAfterMiddleware",
 ]
 
 # Django's deploy checks look for these three middleware by exact dotted path; ours are the same
@@ -104,24 +105,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# --- Redis, cache -----------------------------------------------------------------------------
+# --- Redis (sessions, token vault, caches, quotas, locks: all through core.redis) ------------
 REDIS_URL = ENV.REDIS_URL
-if REDIS_URL:
-    CACHES: dict[str, Any] = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "cache",
-            "OPTIONS": {
-                "SOCKET_CONNECT_TIMEOUT": 1.0,
-                "SOCKET_TIMEOUT": 2.0,
-            },
-        }
-    }
-elif DEBUG:
-    # Development only: no Redis configured, an in-process stand-in serves.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-else:
+if not REDIS_URL and not DEBUG:
     raise ImproperlyConfigured("REDIS_URL is required when DJANGO_DEBUG is false.")
 
 # --- Sessions (the signed `sid` cookie; store in accounts/) ---------------------------------
@@ -237,31 +223,7 @@ HEALTH_CHECK_TIMEOUT_SECONDS = ENV.HEALTH_CHECK_TIMEOUT_SECONDS
 OTEL_EXPORTER_OTLP_ENDPOINT = ENV.OTEL_EXPORTER_OTLP_ENDPOINT
 OTEL_SERVICE_NAME = ENV.OTEL_SERVICE_NAME or "jira-ai-api"
 LOG_JSON = not DEBUG
-LOGGING: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"context": {"()": "jira_ai.observability.ContextFilter"}},
-    "formatters": {
-        "text": {
-            "format": "%(asctime)s %(levelname)s %(name)s [rid=%(request_id)s "
-            "trace=%(trace_id)s] %(message)s"
-        },
-        "json": {"()": "jira_ai.observability.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "filters": ["context"],
-            "formatter": "json" if LOG_JSON else "text",
-        }
-    },
-    "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {
-        "django.request": {"level": "ERROR"},
-        "daphne": {"level": "WARNING"},
-        "httpx": {"level": "WARNING"},
-    },
-}
+LOGGING: dict[str, Any] = logging_config(json_logs=LOG_JSON, levels={"django.request": "ERROR"})
 
 # --- i18n ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = ENV.LANGUAGE_CODE

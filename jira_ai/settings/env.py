@@ -1,4 +1,4 @@
-"""The one place where the environment is read.
+"""The public API's configuration, read from the environment by :mod:`core.env`.
 
 Every setting of DESIGN.md's configuration list is parsed here into :data:`ENV`, with its default.
 Settings modules import ``ENV``; application code reads ``django.conf.settings``, never the
@@ -7,60 +7,13 @@ environment.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
 
-from django.core.exceptions import ImproperlyConfigured
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def _str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
-
-
-def _int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
-        raise ImproperlyConfigured(f"{name} must be {bounds}, not {value}")
-    return value
-
-
-def _float(name: str, default: float, *, minimum: float = 0.0) -> float:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be >= {minimum}, not {value}")
-    return value
-
-
-def _list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in _str(name, default).split(",") if item.strip()]
+from core.env import env_bool as _bool
+from core.env import env_float as _float
+from core.env import env_int as _int
+from core.env import env_list as _list
+from core.env import env_str as _str
 
 
 @dataclass(frozen=True)
@@ -72,7 +25,7 @@ class Env:
     ALLOWED_HOSTS: list[str] = field(
         default_factory=lambda: _list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
     )
-    ALLOWED_HOSTS_EXPLICIT: bool = field(default_factory=lambda: bool(_str("ALLOWED_HOSTS")))
+    ALLOWED_HOSTS_EXPLICIT: bool = field(default_factory=lambda: bool(_list("ALLOWED_HOSTS")))
     REDIS_URL: str = field(default_factory=lambda: _str("REDIS_URL"))
     DATABASE_URL: str = field(default_factory=lambda: _str("DATABASE_URL"))
     SESSION_MAX_AGE_SECONDS: int = field(

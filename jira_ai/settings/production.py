@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
+from core.observability import logging_config
 from jira_ai.settings.env import ENV
 
 _missing = [
@@ -33,7 +34,7 @@ from jira_ai.settings.base import *  # noqa: E402,F403
 
 DEBUG = False
 LOG_JSON = True
-LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
+LOGGING = logging_config(json_logs=True, levels={"django.request": "ERROR"})
 
 SECURE_SSL_REDIRECT = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

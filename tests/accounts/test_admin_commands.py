@@ -158,6 +158,6 @@ def test_check_services_fails_with_exit_code_1_when_a_service_is_down(
     assert failure.value.returncode == 1
     assert str(failure.value) == "2 service(s) unreachable."
     lines = out.getvalue().splitlines()
-    assert lines[1].startswith("FAIL  atlassian-auth: ConnectError")
+    assert lines[1].startswith("FAIL  atlassian-auth: error: ConnectError")
     assert lines[2].startswith("OK    atlassian-api")
-    assert lines[4].startswith("FAIL  llm: ConnectError")
+    assert lines[4].startswith("FAIL  llm: error: ConnectError")

@@ -215,7 +215,7 @@ def tight_remote_api(
 @pytest.fixture(autouse=True)
 async def ai_state_clean() -> None:
     """Each test starts with no AI cache entry and no quota used (both live in the shared Redis)."""
-    from jira_ai.redis import get_async_redis
+    from core.redis import get_async_redis
 
     redis = get_async_redis()
     for pattern in ("ai:*", "quota:ai*"):

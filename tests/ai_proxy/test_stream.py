@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ai_service.engine.schemas import STREAM_SECTIONS
+from ai_service.contract.schemas import STREAM_SECTIONS
 from tests.ai_proxy.conftest import ALICE, SignIn, event_data, stream_events
 from tests.ai_service.conftest import llm_fault, llm_pace, sandbox_stats, wait_until
 from tests.servers import ServerProcess
@@ -41,10 +41,10 @@ async def test_events_come_in_order_with_sse_headers(
     named = [e for e in events if e.comment is None]
     assert [int(e.id or 0) for e in named] == list(range(1, len(named) + 1))
     assert [(e.event, json.loads(e.data)["step"]) for e in named[:4]] == [
-        ("log", "jira"),
-        ("log", "jira"),
-        ("log", "context"),
-        ("log", "generate"),
+        ("log", "fetch"),
+        ("log", "fetch"),
+        ("log", "section"),
+        ("log", "section"),
     ]
     assert {e.event for e in named[4:-1]} == {"delta", "result"}
     deltas = event_data(named, "delta")

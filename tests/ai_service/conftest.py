@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ai_service.auth import service_token_issue
+from ai_service.contract.schemas import NormalizedIssue
+from ai_service.contract.tokens import service_token_issue
 from ai_service.engine import EngineConfig
-from ai_service.engine.schemas import NormalizedIssue
 
 SECRET = "test-shared-secret-1"
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from django.core import signing
 
-from ai_service.auth import SALT, service_token_issue
+from ai_service.contract.tokens import SALT, service_token_issue
 from tests.ai_service.conftest import (
     SECRET,
     bearer,
@@ -140,7 +140,12 @@ def test_invalid_body_is_422(ai_service_server: ServerProcess) -> None:
     )
 
     assert response.status_code == 422
-    assert response.json() == {"detail": "Invalid request body.", "code": "invalid_input"}
+    assert response.json() == {
+        "detail": "jql: String should have at least 1 character; issues.0.key: String should "
+        "match pattern '^[A-Z][A-Z0-9_]+-[1-9][0-9]*$'; total: Input should be greater than or "
+        "equal to 0",
+        "code": "invalid_input",
+    }
 
 
 def test_body_over_the_limit_is_413(capped_server: ServerProcess) -> None:

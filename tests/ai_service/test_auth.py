@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ai_service.auth import InvalidServiceToken, service_token_issue, service_token_verify
+from ai_service.contract.tokens import (
+    InvalidServiceToken,
+    service_token_issue,
+    service_token_verify,
+)
 
 
 def test_a_token_carries_the_account_and_a_unique_id() -> None:

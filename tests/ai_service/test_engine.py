@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ai_service.contract.schemas import AnalyzeRequest, Comment, SummarizeRequest
 from ai_service.engine import (
     PROMPT_VERSION,
     EngineConfig,
@@ -19,7 +20,6 @@ from ai_service.engine import (
     issue_analyze,
     jql_summarize,
 )
-from ai_service.engine.schemas import AnalyzeRequest, Comment, SummarizeRequest
 from ai_service.engine.text import clean, estimate_tokens
 from tests.ai_service.conftest import llm_fault, make_issue, sandbox_stats
 

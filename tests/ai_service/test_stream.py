@@ -1,18 +1,45 @@
-"""The streamed analysis, in process against the sandbox LLM: event order and ids, deltas before
-the model has finished, cancellation reaching the LLM, a failure mid-stream as one error event."""
+"""The streamed analysis, in process against the sandbox LLM: event order, deltas before the
+model has finished, cancellation reaching the LLM, a failure mid-stream as one error event (with
+the LLM's ``retry_after``), and the SSE writer's framing and numbering."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from typing import Any
+
 import httpx
 
-from ai_service.engine import EngineConfig, issue_analyze_stream, sse_encode
-from ai_service.engine.schemas import STREAM_SECTIONS, AnalyzeRequest
-from ai_service.engine.stream import StreamEvent
+from ai_service.contract.events import DeltaData, LogData, error_event
+from ai_service.contract.schemas import STREAM_SECTIONS, AnalyzeRequest
+from ai_service.engine import EngineConfig, LLMRateLimited, issue_analyze_stream
+from core.sse import Event, EventStream, sse_body, sse_frame
 from tests.ai_service.conftest import llm_fault, llm_pace, make_issue, sandbox_stats, wait_until
 
 
-async def collect(config: EngineConfig, request: AnalyzeRequest) -> list[StreamEvent]:
-    return [event async for event in issue_analyze_stream(config=config, request=request)]
+@dataclass(frozen=True)
+class Seen:
+    """An engine event with its position (the writer's id would be ``index + 1``)."""
+
+    index: int
+    event: str
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> int:
+        return self.index + 1
+
+
+async def collect(config: EngineConfig, request: AnalyzeRequest) -> list[Seen]:
+    stream = issue_analyze_stream(config=config, request=request)
+    return [Seen(i, e.name, json.loads(e.data)) async for i, e in _enumerate(stream)]
+
+
+async def _enumerate(stream: Any) -> Any:
+    index = 0
+    async for event in stream:
+        yield index, event
+        index += 1
 
 
 async def test_events_come_in_order_with_increasing_ids(
@@ -24,7 +51,6 @@ async def test_events_come_in_order_with_increasing_ids(
     assert names[:2] == ["log", "log"]
     assert names[-1] == "done"
     assert "error" not in names
-    assert [e.id for e in events] == list(range(1, len(events) + 1))
     results = [e for e in events if e.event == "result"]
     assert sorted(e.data["section"] for e in results) == sorted(STREAM_SECTIONS)
     for result in results:
@@ -45,7 +71,7 @@ async def test_deltas_arrive_before_the_llm_has_finished(
     stream = issue_analyze_stream(config=engine_config, request=AnalyzeRequest(issue=make_issue(4)))
     try:
         async for event in stream:
-            if event.event == "delta":
+            if event.name == "delta":
                 break
         async with httpx.AsyncClient() as client:
             control = (await client.get(sandbox_url + "/_sandbox/llm")).json()
@@ -60,7 +86,7 @@ async def test_closing_the_stream_cancels_the_llm_requests(
     llm_pace(sandbox_url, tokens_per_second=20)
     stream = issue_analyze_stream(config=engine_config, request=AnalyzeRequest(issue=make_issue(5)))
     async for event in stream:
-        if event.event == "delta":
+        if event.name == "delta":
             break
 
     await stream.aclose()
@@ -93,13 +119,44 @@ async def test_an_llm_failure_before_the_stream_is_an_error_event(
     events = await collect(engine_config, AnalyzeRequest(issue=make_issue(6)))
 
     assert events[-1].event == "error"
-    assert events[-1].data["code"] == "llm_rate_limited"
+    assert events[-1].data == {
+        "code": "llm_rate_limited",
+        "detail": "The language model is rate-limited; retry later.",
+        "retry_after": 3,
+    }
     assert [e.event for e in events].count("error") == 1
 
 
 def test_sse_encoding_is_one_line_of_json_per_event() -> None:
-    event = StreamEvent(7, "delta", {"section": "synthesis", "text": "a\nb"})
+    event = DeltaData(section="synthesis", text="a\nb").event()
 
-    assert sse_encode(event) == (
+    assert sse_frame(7, event) == (
         b'id: 7\nevent: delta\ndata: {"section":"synthesis","text":"a\\nb"}\n\n'
     )
+
+
+def test_a_relayed_multi_line_data_keeps_one_data_field_per_line() -> None:
+    assert (
+        sse_frame(2, Event("log", '{"a":\n1}')) == b'id: 2\nevent: log\ndata: {"a":\ndata: 1}\n\n'
+    )
+
+
+async def test_the_writer_numbers_events_and_a_raised_error_is_the_last_event() -> None:
+    async def events() -> Any:
+        yield LogData(step="fetch", message="one").event()
+        yield DeltaData(section="synthesis", text="two").event()
+        raise LLMRateLimited(retry_after=2.2)
+
+    outcomes: list[str] = []
+    stream = EventStream(events=events(), on_error=error_event, on_close=outcomes.append)
+
+    body = b"".join([chunk async for chunk in sse_body(stream, keepalive=30)])
+
+    assert body == (
+        b": ok\n\n"
+        b'id: 1\nevent: log\ndata: {"step":"fetch","message":"one"}\n\n'
+        b'id: 2\nevent: delta\ndata: {"section":"synthesis","text":"two"}\n\n'
+        b'id: 3\nevent: error\ndata: {"code":"llm_rate_limited",'
+        b'"detail":"The language model is rate-limited; retry later.","retry_after":3}\n\n'
+    )
+    assert outcomes == ["llm_rate_limited"]

@@ -6,8 +6,8 @@ import pytest
 from ninja import NinjaAPI, Router, Schema
 from ninja.testing import TestAsyncClient
 
+from core.errors import ApiError, ErrorCode
 from jira_ai.api import install_error_handlers
-from jira_ai.errors import ApiError, ErrorCode
 
 
 class Body(Schema):

@@ -18,7 +18,7 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "jira_ai.settings.test"
 import django
 django.setup()
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from jira_ai.observability import configure_tracing
+from core.observability import configure_tracing
 exporter = InMemorySpanExporter()
 assert configure_tracing(service_name="jira-ai-api", endpoint="", exporter=exporter)
 from django.core.asgi import get_asgi_application
@@ -68,7 +68,7 @@ def test_tracing_stays_off_without_an_endpoint() -> None:
     script = (
         "import os; os.environ['DJANGO_SETTINGS_MODULE']='jira_ai.settings.test';"
         "import django; django.setup();"
-        "from jira_ai.observability import configure_tracing;"
+        "from core.observability import configure_tracing;"
         "print(configure_tracing(service_name='x', endpoint=''))"
     )
     result = subprocess.run(

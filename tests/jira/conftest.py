@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from accounts.context import UserContext
+from core.redis import get_async_redis
 from jira.breaker import Breaker
 from jira.client import JiraClient, JiraClientConfig
-from jira_ai.redis import get_async_redis
 
 ACME = str(uuid.uuid5(uuid.NAMESPACE_URL, "sandbox:acme"))
 GLOBEX = str(uuid.uuid5(uuid.NAMESPACE_URL, "sandbox:globex"))

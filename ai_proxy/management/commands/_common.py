@@ -15,8 +15,7 @@ from redis.exceptions import RedisError
 
 from accounts.context import UserContext
 from accounts.selectors import SessionNotUsable, session_context_get
-from ai_service.engine import EngineError
-from jira_ai.errors import ApiError
+from core.errors import ApiError
 
 T = TypeVar("T")
 
@@ -46,8 +45,6 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coroutine)
     except ApiError as exc:
-        raise CommandError(f"{exc.code}: {exc.detail}") from exc
-    except EngineError as exc:
         raise CommandError(f"{exc.code}: {exc.detail}") from exc
     except RedisError as exc:
         raise CommandError(f"Redis is unavailable: {type(exc).__name__}") from exc

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from argparse import ArgumentParser
 from typing import Any
 
@@ -17,9 +18,9 @@ from ai_proxy.management.commands._common import (
     run,
 )
 from ai_proxy.services import issue_analysis_events, issue_analysis_get
-from ai_service.engine.schemas import Language
+from ai_service.contract.schemas import Language
+from core.errors import ApiError
 from jira.services import issue_key_validate
-from jira_ai.errors import ApiError
 
 
 class Command(BaseCommand):
@@ -54,18 +55,18 @@ class Command(BaseCommand):
         events = issue_analysis_events(ctx=ctx, issue_key=key, language=language)
         try:
             async for event in events:
-                data = event.data
-                if event.event == "log":
+                data = json.loads(event.data)
+                if event.name == "log":
                     self._write(f"{'' if section is None else chr(10)}# {data['message']}\n")
                     section = None
-                elif event.event == "delta":
+                elif event.name == "delta":
                     if data["section"] != section:
                         section = data["section"]
                         self._write(f"\n[{section}] ")
                     self._write(str(data["text"]))
-                elif event.event == "done":
+                elif event.name == "done":
                     self._write(f"\n# done in {data['duration_ms']} ms\n")
-                elif event.event == "error":
+                elif event.name == "error":
                     self._write("\n")
                     raise CommandError(f"{data['code']}: {data['detail']}")
         finally:

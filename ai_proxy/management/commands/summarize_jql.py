@@ -15,7 +15,7 @@ from ai_proxy.management.commands._common import (
     run,
 )
 from ai_proxy.services import jql_summary_get
-from ai_service.engine.schemas import Item, Summary
+from ai_service.contract.schemas import Item, Summary
 
 
 def _max_issues(value: str) -> int:

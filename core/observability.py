@@ -1,6 +1,6 @@
 """Logs with a request id and the trace id; OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 
-Shared by both services: it lives in ai_service (which ships alone) and the public API imports it.
+Shared by both services (core is the one package both may import).
 OpenTelemetry's Django instrumentation skips ASGI requests unless the ASGI instrumentation is
 installed (``opentelemetry-instrumentation-django[asgi]``, pinned): without it Daphne requests
 would produce no span.
@@ -104,3 +104,30 @@ def configure_tracing(*, service_name: str, endpoint: str, exporter: Any = None)
     HTTPXClientInstrumentor().instrument()
     _configured_tracing = True
     return True
+
+
+def logging_config(*, json_logs: bool, levels: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``LOGGING`` of both services: one console handler, request and trace ids on every
+    line, JSON in production; ``levels`` sets loggers' levels (noisy libraries to WARNING)."""
+    loggers = {"httpx": "WARNING", "daphne": "WARNING", **(levels or {})}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "core.observability.ContextFilter"}},
+        "formatters": {
+            "text": {
+                "format": "%(asctime)s %(levelname)s %(name)s [rid=%(request_id)s "
+                "trace=%(trace_id)s] %(message)s"
+            },
+            "json": {"()": "core.observability.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "filters": ["context"],
+                "formatter": "json" if json_logs else "text",
+            }
+        },
+        "root": {"handlers": ["console"], "level": "INFO"},
+        "loggers": {name: {"level": level} for name, level in loggers.items()},
+    }

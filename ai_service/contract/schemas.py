@@ -12,8 +12,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.keys import ISSUE_KEY_RE, MAX_KEY_LENGTH
+
 Language = Literal["fr", "en"]
-IssueKey = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*-\d+$", max_length=64)]
+IssueKey = Annotated[str, Field(pattern=ISSUE_KEY_RE.pattern, max_length=MAX_KEY_LENGTH)]
 ShortText = Annotated[str, Field(max_length=1_000)]
 LONG_TEXT_MAX = 200_000
 LongText = Annotated[str, Field(max_length=LONG_TEXT_MAX)]

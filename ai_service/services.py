@@ -1,0 +1,88 @@
+"""What ai-service's handlers call: the engine with this service's configuration, the per-process
+stream cap and the request metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from functools import cache
+
+from django.conf import settings
+
+from ai_service.contract.events import error_event
+from ai_service.contract.schemas import Analysis, AnalyzeRequest, SummarizeRequest, Summary
+from ai_service.engine import EngineConfig, issue_analyze, issue_analyze_stream, jql_summarize
+from ai_service.metrics import LATENCY, REQUESTS, STREAMS_IN_FLIGHT
+from core.errors import ApiError
+from core.health import Check, probe_http
+from core.sse import EventStream, StreamSlots, TooManyStreams
+
+STREAM_ENDPOINT = "analyze-issue/stream"
+# At most AI_MAX_STREAMS streams per process.
+STREAM_SLOTS = StreamSlots(
+    limit=lambda: int(settings.AI_MAX_STREAMS), on_change=STREAMS_IN_FLIGHT.inc
+)
+
+
+@cache
+def engine_config() -> EngineConfig:
+    return EngineConfig.from_settings(settings)
+
+
+async def summary_generate(*, request: SummarizeRequest) -> Summary:
+    with _measured("summarize-jql"):
+        return await jql_summarize(config=engine_config(), request=request)
+
+
+async def analysis_generate(*, request: AnalyzeRequest) -> Analysis:
+    with _measured("analyze-issue"):
+        return await issue_analyze(config=engine_config(), request=request)
+
+
+def analysis_stream_open(*, request: AnalyzeRequest) -> EventStream:
+    """The streamed analysis, holding one of this process's stream slots until it ends."""
+    try:
+        slot = STREAM_SLOTS.acquire()
+    except TooManyStreams:
+        REQUESTS.labels(STREAM_ENDPOINT, TooManyStreams.code).inc()
+        raise
+    started = time.perf_counter()
+
+    def on_close(outcome: str) -> None:
+        slot.release()
+        REQUESTS.labels(STREAM_ENDPOINT, outcome).inc()
+        LATENCY.labels(STREAM_ENDPOINT).observe(time.perf_counter() - started)
+
+    return EventStream(
+        events=issue_analyze_stream(config=engine_config(), request=request),
+        on_error=error_event,
+        on_close=on_close,
+    )
+
+
+def readiness_checks() -> dict[str, Check]:
+    """``/readyz``: the LLM endpoint's model list answers."""
+
+    async def llm() -> str:
+        url, headers = engine_config().models_endpoint()
+        return await probe_http(url, seconds=settings.HEALTH_CHECK_TIMEOUT_SECONDS, headers=headers)
+
+    return {"llm": llm}
+
+
+@contextlib.contextmanager
+def _measured(endpoint: str) -> Iterator[None]:
+    started = time.perf_counter()
+    code = "ok"
+    try:
+        yield
+    except ApiError as exc:
+        code = str(exc.code)
+        raise
+    except Exception:
+        code = "internal_error"
+        raise
+    finally:
+        REQUESTS.labels(endpoint, code).inc()
+        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
