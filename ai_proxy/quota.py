@@ -8,10 +8,8 @@ implementation, on the app's own connection pool (``core.redis``, one per event 
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
-import weakref
 
 from django.conf import settings
 from limits import RateLimitItemPerMinute
@@ -20,27 +18,27 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
 from ai_proxy.errors import QuotaStoreUnavailable, RateLimited
+from core.http import per_loop
 from core.redis import get_async_redis
 
-_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MovingWindowRateLimiter] = (
-    weakref.WeakKeyDictionary()
-)
+
+def _limiter_build() -> MovingWindowRateLimiter:
+    # The app's pool of this loop (core.redis), not a second one per process.
+    storage = RedisStorage(
+        "async+" + str(settings.REDIS_URL),
+        implementation="redispy",
+        key_prefix="quota:ai",
+        # limits types its options narrowly, but its redis-py bridge takes a pool.
+        connection_pool=get_async_redis().connection_pool,  # type: ignore[arg-type]
+    )
+    return MovingWindowRateLimiter(storage)
+
+
+_limiters = per_loop(_limiter_build)
 
 
 def _limiter() -> MovingWindowRateLimiter:
-    loop = asyncio.get_running_loop()
-    limiter = _limiters.get(loop)
-    if limiter is None:
-        # The app's pool of this loop (core.redis), not a second one per process.
-        storage = RedisStorage(
-            "async+" + str(settings.REDIS_URL),
-            implementation="redispy",
-            key_prefix="quota:ai",
-            # limits types its options narrowly, but its redis-py bridge takes a pool.
-            connection_pool=get_async_redis().connection_pool,  # type: ignore[arg-type]
-        )
-        limiter = _limiters[loop] = MovingWindowRateLimiter(storage)
-    return limiter
+    return _limiters.get()
 
 
 async def quota_hit(*, account_id: str) -> None:

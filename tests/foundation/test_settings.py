@@ -74,3 +74,43 @@ def test_production_refuses_disabled_service_auth() -> None:
 
     assert result.returncode != 0
     assert "AI_AUTH_ENABLED=false is for development only." in result.stderr
+
+
+def test_an_empty_value_is_unset_in_both_services() -> None:
+    """docker-compose writes an unset ``${VAR}`` as ``VAR=``: the default applies, in the API's
+    settings and in ai-service's alike (one environment reader, ``core.env``)."""
+    probe = (
+        "import django; from django.conf import settings; django.setup(); "
+        "print(settings.DEBUG, settings.AI_MAX_STREAMS, settings.LLM_TIMEOUT_SECONDS, "
+        "settings.ALLOWED_HOSTS)"
+    )
+    empty = {
+        "DJANGO_DEBUG": "",
+        "AI_MAX_STREAMS": " ",
+        "LLM_TIMEOUT_SECONDS": "",
+        "ALLOWED_HOSTS": "",
+    }
+    outputs = []
+    for module in ("jira_ai.settings.base", "ai_service.settings"):
+        clean = {k: v for k, v in os.environ.items() if k not in PROD_ENV and k not in empty}
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=ROOT,
+            env={**clean, **empty, "REDIS_URL": "", "DJANGO_SETTINGS_MODULE": module},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout.strip())
+
+    assert outputs == ["True 500 120.0 ['127.0.0.1', 'localhost', '[::1]']"] * 2
+
+
+def test_a_value_that_does_not_parse_stops_the_start() -> None:
+    result = run_manage(
+        "jira_ai.settings.base", {"REDIS_URL": "", "DJANGO_DEBUG": "maybe"}, "check"
+    )
+
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be true or false, not 'maybe'" in result.stderr
