@@ -39,7 +39,7 @@ REFRESH_MARGIN_SECONDS = 120  # refresh this long before expiry
 RECENT_REFRESH_SECONDS = 10  # a token this fresh is not refreshed again on a 401
 LOCK_TIMEOUT_SECONDS = 30.0
 LOCK_WAIT_SECONDS = 20.0
-# Token endpoint errors that mean the grant is gone and only a new consent helps (protocols.md 1.4).
+# Token endpoint errors meaning the grant is gone: only new consent helps (docs/wire-facts.md 1.4).
 REAUTH_ERRORS = {"invalid_grant", "unauthorized_client"}
 
 # The access token this task last handed out, per session and site: a caller that got a 401 with

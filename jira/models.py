@@ -1,6 +1,6 @@
 """Typed, normalized Jira data: the only shapes that leave the ``jira`` app.
 
-They are DESIGN.md's HTTP shapes (``model_dump(mode="json")`` is what the endpoints answer), and the
+They are the shapes of docs/http-contract.md (``model_dump(mode="json")`` is the answer), and the
 services the AI app calls return them. Text fields are already converted from ADF and cleaned of
 invisible Unicode.
 """

@@ -1,4 +1,4 @@
-"""URL map of the public API. The NinjaAPI is mounted at the root (DESIGN.md's HTTP contract)."""
+"""URL map of the public API. The NinjaAPI is mounted at the root (docs/http-contract.md)."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ class EngineConfig:
 
     @classmethod
     def from_settings(cls, settings: Any) -> EngineConfig:
-        """From any object with the DESIGN.md setting names (Django's ``settings`` of either
+        """From any object with the README's setting names (Django's ``settings`` of either
         service); absent optional names keep their defaults."""
         language = str(getattr(settings, "LANGUAGE_CODE", "fr") or "fr")[:2].lower()
         return cls(

@@ -44,7 +44,7 @@ INSTALLED_APPS = [
 ]
 
 # Every entry runs natively async (see core/middleware.py): under ASGI a classic
-# MiddlewareMixin hops to a thread per hook, which halved throughput in DESIGN.md's measurements.
+# MiddlewareMixin hops to a thread per hook, which halved throughput in the README's benchmark.
 MIDDLEWARE = [
     "core.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestContextMiddleware",
@@ -194,7 +194,7 @@ AI_SERVICE_CANARY_PERCENT = ENV.AI_SERVICE_CANARY_PERCENT
 AI_MAX_BODY_BYTES = ENV.AI_MAX_BODY_BYTES
 AI_USER_REQUESTS_PER_MINUTE = ENV.AI_USER_REQUESTS_PER_MINUTE
 AI_MAX_STREAMS = ENV.AI_MAX_STREAMS
-# A `: keepalive` comment on a stream that wrote nothing for this long (DESIGN.md: at most 15 s).
+# A `: keepalive` comment on a stream silent for this long (docs/http-contract.md: at most 15 s).
 AI_KEEPALIVE_SECONDS = ENV.AI_KEEPALIVE_SECONDS
 # Summaries and analyses are keyed by their whole input (issues' `updated` included), so a stale
 # entry is never served; the TTL only bounds Redis memory.

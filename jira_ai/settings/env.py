@@ -1,6 +1,6 @@
 """The public API's configuration, read from the environment by :mod:`core.env`.
 
-Every setting of DESIGN.md's configuration list is parsed here into :data:`ENV`, with its default.
+Every setting of the README's configuration table is parsed here into :data:`ENV`, with its default.
 Settings modules import ``ENV``; application code reads ``django.conf.settings``, never the
 environment.
 """

@@ -1,5 +1,5 @@
 """api.atlassian.com stand-in: accessible-resources and Jira Cloud REST v3 under
-``/ex/jira/{cloudId}/rest/api/3/...`` (wire facts: ``protocols.md`` sections 1.5-2.12).
+``/ex/jira/{cloudId}/rest/api/3/...`` (wire facts: ``docs/wire-facts.md`` sections 1.5-2.12).
 
 Every Jira route goes through :func:`jira_route`: fault injection (target ``jira``), Bearer check
 (gateway-shaped 401), site grant, scope, the optional points budget, then ``X-RateLimit-*``

@@ -1,6 +1,6 @@
 """auth.atlassian.com stand-in: ``/authorize`` (consent page) and ``/oauth/token`` (3LO).
 
-Rules (see ``protocols.md`` section 1): codes are single-use and live 10 minutes; access tokens live
+Rules (docs/wire-facts.md, section 1): codes are single-use and live 10 minutes; access tokens live
 ``--token-ttl`` seconds; every refresh rotates the refresh token, and presenting a rotated-out
 refresh token revokes its whole family (no reuse leeway: the sandbox is strict so clients that
 refresh twice concurrently are caught). Every secret issued starts with ``sbx-``.

@@ -1,4 +1,4 @@
-// Errors in words, with what to do, from the API's stable `code` (DESIGN.md's registry).
+// Errors in words, with what to do, from the API's stable `code` (the registry in core/errors.py).
 import { el, t } from "./dom.js";
 
 const SIGN_IN = { href: "/login", label: "err_session_action" };

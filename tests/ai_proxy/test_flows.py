@@ -1,6 +1,6 @@
 """POST /ai/summarize-jql and /ai/analyze-issue under Daphne, with the local engine, through
-ai-service and on a 50% canary: DESIGN.md's shapes, coverage, citations, faults, tracing, cache,
-quota and the cheap checks."""
+ai-service and on a 50% canary: the shapes of docs/http-contract.md, coverage, citations, faults,
+tracing, cache, quota and the cheap checks."""
 
 from __future__ import annotations
 

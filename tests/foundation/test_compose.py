@@ -10,11 +10,12 @@ import pytest
 import yaml
 
 from jira_ai.settings.env import Env
+from tests.foundation.dockerfile import chain, stages
 from tests.servers import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
-OUR_SERVICES = [name for name, spec in SERVICES.items() if spec.get("build") == "."]
+OUR_SERVICES = [name for name, spec in SERVICES.items() if "build" in spec]
 AI_SERVICE_SETTINGS = set(
     re.findall(r'_(?:env|bool|number)\("([A-Z_]+)"', (ROOT / "ai_service/settings.py").read_text())
 )
@@ -68,8 +69,20 @@ def test_settings_modules_exist() -> None:
         assert (ROOT / (module.replace(".", "/") + ".py")).is_file(), module
 
 
-def test_the_dockerfile_collects_static_files_and_compiles_messages() -> None:
-    dockerfile = (ROOT / "Dockerfile").read_text()
+@pytest.mark.parametrize(
+    ("service", "target"), [("api", "api"), ("migrate", "api"), ("ai-service", "ai-service")]
+)
+def test_each_service_builds_its_own_dockerfile_target(service: str, target: str) -> None:
+    build = SERVICES[service]["build"]
 
-    assert "collectstatic --noinput" in dockerfile
-    assert "compilemessages" in dockerfile
+    assert build == {"context": ".", "target": target}
+    assert target in stages()
+
+
+def test_the_api_image_collects_static_files_and_compiles_messages() -> None:
+    runs = " ".join(
+        args for stage in chain("api") for op, args in stage.instructions if op == "RUN"
+    )
+
+    assert "collectstatic --noinput" in runs
+    assert "compilemessages" in runs

@@ -122,3 +122,21 @@ def test_ai_service_docs_carry_security_headers(ai_service_server: ServerProcess
     assert docs.headers["x-frame-options"] == "DENY"
     assert health.headers["x-content-type-options"] == "nosniff"
     assert "content-security-policy" not in health.headers
+
+
+@pytest.fixture(scope="module")
+def socket_probe() -> Iterator[ServerProcess]:
+    """Plain Daphne serving a bare ASGI app (tests/foundation/socket_probe.py)."""
+    server = start_daphne("tests.foundation.socket_probe:application", {}, health_path="/")
+    yield server
+    server.stop()
+
+
+def test_daphne_accepts_connections_with_tcp_nodelay(socket_probe: ServerProcess) -> None:
+    # SSE events are small writes: with Nagle's algorithm on, each could wait for the previous
+    # one's ACK. Twisted's HTTPChannel.connectionMade turns it off (TCP_NODELAY), so neither
+    # service patches Daphne for it; this holds the fact across upgrades (README, decisions).
+    response = httpx.get(socket_probe.url + "/", timeout=5)
+
+    assert response.status_code == 200
+    assert response.json() == {"tcp_nodelay": 1}

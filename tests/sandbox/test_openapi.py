@@ -3,7 +3,7 @@
 document itself fails openapi-spec-validator on an enum default, so spec validation is skipped).
 
 One deliberate deviation: the document types timestamps as RFC 3339 ``date-time``, but real Jira
-sends ``2025-01-10T09:15:22.123+0000`` (no colon in the offset, protocols.md 2.12) and so does the
+sends ``2025-01-10T09:15:22.123+0000`` (no colon in the offset, docs/wire-facts.md 2.12) as does the
 sandbox; the ``date-time`` format check accepts exactly that shape besides RFC 3339."""
 
 from __future__ import annotations
