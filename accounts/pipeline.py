@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 
@@ -18,6 +19,8 @@ from accounts.atlassian import AccessibleResource, AtlassianAccount, TokenGrant
 from accounts.session_data import SessionData, SessionSite
 
 GRANT_ATTRIBUTE = "jira_ai_grant"
+# The sandbox stands in for Atlassian on loopback, over plain HTTP.
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 
 
 @dataclass(frozen=True)
@@ -28,13 +31,30 @@ class SignInTokens:
     sites: dict[str, SessionSite]
 
 
+def url_sanitize(value: str) -> str:
+    """``value`` if it is an ``https:`` URL (or ``http:`` on loopback), else "".
+
+    Defence in depth: these URLs come from Atlassian and end up in links and ``<img src>`` of the
+    UI, where a ``javascript:`` or ``data:`` URL would run or show what Atlassian never meant."""
+    try:
+        parts = urlsplit(value.strip())
+        host = parts.hostname
+    except ValueError:
+        return ""
+    if not host:
+        return ""
+    if parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS):
+        return value.strip()
+    return ""
+
+
 def sites_from_resources(resources: Iterable[AccessibleResource]) -> dict[str, SessionSite]:
     return {
         r.cloud_id: SessionSite(
             name=r.name,
-            url=r.url,
+            url=url_sanitize(r.url),
             scopes=sorted(r.scopes),
-            avatar_url=r.avatar_url,
+            avatar_url=url_sanitize(r.avatar_url),
         )
         for r in resources
     }
@@ -47,7 +67,7 @@ def session_data_build(
     return SessionData(
         account_id=account.account_id,
         display_name=account.display_name,
-        avatar_url=account.avatar_url,
+        avatar_url=url_sanitize(account.avatar_url),
         sites=sites,
         # Sites come in no meaningful order: a stable default, the user switches in /ui.
         current_cloud_id=min(sites, key=lambda cid: (sites[cid].name.lower(), cid)),
