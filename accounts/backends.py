@@ -6,22 +6,26 @@ order of accessible resources means nothing), reads ``emailAddress`` unguarded (
 may hide it) and keeps the tokens in plaintext in ``extra_data`` (shown by social_django's admin).
 This subclass takes its URLs and redirect URI from settings, calls REST v3, keys users on
 ``accountId``, keeps every Jira site, stores nothing secret in ``extra_data`` (the tokens go to the
-encrypted vault, accounts/vault.py) and sends its HTTP through jira_ai/http.py.
+encrypted vault, accounts/vault.py) and sends its HTTP through ``accounts.atlassian``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
 
-import httpx
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from social_core.backends.atlassian import AtlassianOAuth2 as SocialAtlassianOAuth2
-from social_core.exceptions import AuthException, AuthProviderError
+from social_core.exceptions import AuthCredentialError, AuthException, AuthProviderError
 
-from core.http import build_async_client
+from accounts.atlassian import AtlassianAuthClient
+from accounts.errors import AtlassianReauthRequired, AtlassianUnavailable
 
 JIRA_SCOPES = {"read:jira-work", "read:jira-user"}
+
+T = TypeVar("T")
 
 
 class NoJiraSite(AuthException):
@@ -34,15 +38,11 @@ class AtlassianOAuth2(SocialAtlassianOAuth2):
     name = "atlassian"
     REDIRECT_STATE = False
     STATE_PARAMETER = True
-    ACCESS_TOKEN_METHOD = "POST"
     EXTRA_DATA: list[str | tuple[str, str] | tuple[str, str, bool]] = []
     AUDIENCE = "api.atlassian.com"
 
     def authorization_url(self) -> str:
         return f"{settings.ATLASSIAN_AUTH_URL}/authorize"
-
-    def access_token_url(self) -> str:
-        return f"{settings.ATLASSIAN_AUTH_URL}/oauth/token"
 
     def get_redirect_uri(self, state: str | None = None) -> str:
         return str(settings.ATLASSIAN_REDIRECT_URI)
@@ -79,88 +79,63 @@ class AtlassianOAuth2(SocialAtlassianOAuth2):
         pipeline_kwargs: dict[str, Any],
     ) -> dict[str, Any]:
         # Deliberately no token of any kind: social_django stores this in the database.
-        return {"account_id": uid, "cloud_ids": sorted(r["id"] for r in response["resources"])}
+        return {"account_id": uid, "cloud_ids": sorted(r.cloud_id for r in response["resources"])}
+
+    def request_access_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The code exchange, through our Atlassian client instead of social-core's request."""
+        grant = self._call(
+            lambda client: client.token_exchange(
+                code=str(self.data.get("code") or ""), redirect_uri=self.get_redirect_uri()
+            ),
+            stage="token_exchange",
+            refused="authorization_code_rejected",
+        )
+        # social-core reads the access token from the standard field; the pipeline the grant.
+        return {**asdict(grant), "grant": grant}
 
     def user_data(self, access_token: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-        api = settings.ATLASSIAN_API_URL
-        resources = self.get_json(f"{api}/oauth/token/accessible-resources", headers=headers)
-        if not isinstance(resources, list):
-            resources = []
-        jira = [
-            resource
-            for resource in resources
-            if isinstance(resource, dict)
-            and isinstance(resource.get("id"), str)
-            and JIRA_SCOPES & set(resource.get("scopes") or [])
-        ]
+        resources = self._call(
+            lambda client: client.accessible_resources(access_token=access_token),
+            stage="user_info",
+            refused="credential_rejected",
+        )
+        jira = [r for r in resources if JIRA_SCOPES & set(r.scopes)]
         if not jira:
             raise NoJiraSite(self, stage="user_info")
-        # Any granted site answers for the same Atlassian account.
-        myself = self.get_json(f"{api}/ex/jira/{jira[0]['id']}/rest/api/3/myself", headers=headers)
-        if not isinstance(myself, dict) or not myself.get("accountId"):
-            raise AuthProviderError(self, code="malformed_response", stage="user_info")
-        return {**myself, "resources": jira}
-
-    def get_json(
-        self,
-        url: str,
-        method: Literal["GET", "POST", "DELETE"] = "GET",
-        headers: Any = None,
-        data: dict[str, Any] | None = None,
-        json: dict[str, Any] | None = None,
-        auth: Any = None,
-        params: dict[str, Any] | None = None,
-        timeout: float | None = None,
-        stage: Any = "user_info",
-    ) -> Any:
-        """social-core's HTTP goes through our one client factory (timeouts, no redirects)."""
-        return async_to_sync(self._aget_json)(
-            url, method, dict(headers or {}), data, json, auth, params, stage
+        account = self._call(
+            lambda client: client.myself(access_token=access_token, cloud_id=jira[0].cloud_id),
+            stage="user_info",
+            refused="credential_rejected",
         )
+        return {
+            "accountId": account.account_id,
+            "displayName": account.display_name,
+            "emailAddress": account.email,
+            "account": account,
+            "resources": jira,
+        }
 
-    async def _aget_json(
+    def request(self, url: str, *args: Any, **kwargs: Any) -> Any:
+        """Every Atlassian call goes through ``AtlassianAuthClient`` (timeouts, no redirects,
+        typed errors): a social-core code path reaching its own HTTP here is a bug."""
+        raise NotImplementedError("Atlassian HTTP goes through accounts.atlassian")
+
+    def _call(
         self,
-        url: str,
-        method: str,
-        headers: dict[str, str],
-        data: dict[str, Any] | None,
-        json: dict[str, Any] | None,
-        auth: Any,
-        params: dict[str, Any] | None,
+        operation: Callable[[AtlassianAuthClient], Awaitable[T]],
+        *,
         stage: Any,
-    ) -> Any:
+        refused: str,
+    ) -> T:
+        """Run one client operation from social-auth's synchronous pipeline (in a worker
+        thread), its failures as social-auth's, which the callback view turns into pages."""
+
+        async def run() -> T:
+            return await operation(AtlassianAuthClient.from_settings())
+
         try:
-            async with build_async_client(connect_timeout=5.0, read_timeout=15.0) as client:
-                response = await client.request(
-                    method,
-                    url,
-                    headers=headers,
-                    data=data,
-                    json=json,
-                    params=params,
-                    auth=auth if isinstance(auth, tuple) else None,
-                )
-        except httpx.TimeoutException as exc:
-            raise AuthProviderError(self, code="timeout", stage=stage) from exc
-        except httpx.HTTPError as exc:
-            raise AuthProviderError(self, code="connection_failed", stage=stage) from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code >= 400:
-            classified = self.get_provider_error(
-                body, stage=stage, status_code=response.status_code
-            )
-            if classified is not None:
-                raise classified
-            raise AuthProviderError(
-                self,
-                code="unavailable" if response.status_code >= 500 else "http_error",
-                stage=stage,
-                status_code=response.status_code,
-            )
-        if body is None:
-            raise AuthProviderError(self, code="malformed_response", stage=stage)
-        return body
+            return async_to_sync(run)()
+        except AtlassianReauthRequired as exc:
+            raise AuthCredentialError(self, code=refused, stage=stage) from exc
+        except AtlassianUnavailable as exc:
+            raise AuthProviderError(self, code="unavailable", stage=stage) from exc

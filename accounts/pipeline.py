@@ -8,53 +8,84 @@ database.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 
+from accounts.atlassian import AccessibleResource, AtlassianAccount, TokenGrant
+from accounts.session_data import SessionData, SessionSite
+
 GRANT_ATTRIBUTE = "jira_ai_grant"
+# The sandbox stands in for Atlassian on loopback, over plain HTTP.
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 
 
-def sites_from_resources(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class SignInTokens:
+    """What the callback view writes to the vault once the session's final key is known."""
+
+    grant: TokenGrant
+    sites: dict[str, SessionSite]
+
+
+def url_sanitize(value: str) -> str:
+    """``value`` if it is an ``https:`` URL (or ``http:`` on loopback), else "".
+
+    Defence in depth: these URLs come from Atlassian and end up in links and ``<img src>`` of the
+    UI, where a ``javascript:`` or ``data:`` URL would run or show what Atlassian never meant."""
+    try:
+        parts = urlsplit(value.strip())
+        host = parts.hostname
+    except ValueError:
+        return ""
+    if not host:
+        return ""
+    if parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS):
+        return value.strip()
+    return ""
+
+
+def sites_from_resources(resources: Iterable[AccessibleResource]) -> dict[str, SessionSite]:
     return {
-        r["id"]: {
-            "name": str(r.get("name") or r["id"]),
-            "url": str(r.get("url") or ""),
-            "scopes": sorted(str(s) for s in r.get("scopes") or []),
-            "avatar_url": str(r.get("avatarUrl") or ""),
-        }
+        r.cloud_id: SessionSite(
+            name=r.name,
+            url=url_sanitize(r.url),
+            scopes=sorted(r.scopes),
+            avatar_url=url_sanitize(r.avatar_url),
+        )
         for r in resources
     }
+
+
+def session_data_build(
+    *, account: AtlassianAccount, resources: Iterable[AccessibleResource]
+) -> SessionData:
+    sites = sites_from_resources(resources)
+    return SessionData(
+        account_id=account.account_id,
+        display_name=account.display_name,
+        avatar_url=url_sanitize(account.avatar_url),
+        sites=sites,
+        # Sites come in no meaningful order: a stable default, the user switches in /ui.
+        current_cloud_id=min(sites, key=lambda cid: (sites[cid].name.lower(), cid)),
+    )
 
 
 def session_open(
     strategy: Any, backend: Any, uid: str, response: dict[str, Any], *args: Any, **kwargs: Any
 ) -> None:
+    """``response`` is what ``accounts.backends.AtlassianOAuth2`` gathered: the token response,
+    the Atlassian account and the Jira sites."""
     request: HttpRequest = strategy.request
     session = request.session
     next_url = session.get("next")
     session.flush()
-    sites = sites_from_resources(response["resources"])
-    avatars = response.get("avatarUrls") or {}
-    session.update(
-        {
-            "account_id": uid,
-            "display_name": str(response.get("displayName") or ""),
-            "avatar_url": str(avatars.get("48x48") or ""),
-            "sites": sites,
-            # Sites come in no meaningful order: a stable default, the user switches in /ui.
-            "current_cloud_id": min(sites, key=lambda cid: (sites[cid]["name"].lower(), cid)),
-        }
-    )
+    data = session_data_build(account=response["account"], resources=response["resources"])
+    session.update(data.as_session())
     if next_url:
         session["next"] = next_url
-    setattr(
-        request,
-        GRANT_ATTRIBUTE,
-        {
-            "access_token": response["access_token"],
-            "refresh_token": response.get("refresh_token") or "",
-            "expires_in": response.get("expires_in") or 3600,
-            "sites": sites,
-        },
-    )
+    grant: TokenGrant = response["grant"]
+    setattr(request, GRANT_ATTRIBUTE, SignInTokens(grant=grant, sites=data.sites))

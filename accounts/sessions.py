@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase
 from django.core import signing
 
+from accounts.session_data import SessionData
 from accounts.store import get_store
 
 CREATED_KEY = "_created"
@@ -124,8 +125,7 @@ class SessionStore(SessionBase):
                     self._pending_deletes.append((self.session_key, None))
             self._session_key = None
             return {}
-        account_id = data.get("account_id")
-        self._loaded_account_id = account_id if isinstance(account_id, str) else None
+        self._loaded_account_id = SessionData.read(data).account_id
         return data
 
     def load(self) -> dict[str, Any]:
@@ -160,7 +160,7 @@ class SessionStore(SessionBase):
         if self.session_key is None:
             self._session_key = self._get_new_session_key()
         ttl = ttl_for(data[CREATED_KEY])
-        account_id = data.get("account_id") if isinstance(data.get("account_id"), str) else None
+        account_id = SessionData.read(data).account_id
         assert self.session_key is not None
         return (
             self.session_key,

@@ -1,9 +1,11 @@
-"""Sign-in pages: ``GET|POST /login``, ``GET /oauth/callback``, ``POST /logout``, debug views.
+"""Sign-in pages: ``GET|POST /login``, ``GET /oauth/callback``, ``POST /logout``, the session's
+debug view.
 
-The OAuth dance itself is social-auth's (state, nonce, token exchange, pipeline, login); these views
-sanitize ``next``, turn its failures into friendly pages, and write the token vault once the
-session's final key is known. social-auth is synchronous: ``/login`` and ``/oauth/callback`` run in
-a worker thread, where the preloaded session is memory-only and the vault write uses sync Redis.
+The OAuth dance itself is social-auth's (state, nonce, pipeline, login; its calls to Atlassian go
+through accounts/atlassian.py, see accounts/backends.py); these views sanitize ``next``, turn its
+failures into friendly pages, and write the token vault once the session's final key is known.
+social-auth is synchronous: ``/login`` and ``/oauth/callback`` run in a worker thread, where the
+preloaded session is memory-only and the vault write uses sync Redis.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -25,12 +27,10 @@ from social_django.views import _do_login
 
 from accounts.auth import session_context
 from accounts.backends import NoJiraSite
-from accounts.context import access_token_get
 from accounts.errors import AccountsError
 from accounts.middleware import store_unavailable_response
-from accounts.pipeline import GRANT_ATTRIBUTE
+from accounts.pipeline import GRANT_ATTRIBUTE, SignInTokens
 from accounts.vault import vault_open, vault_read, vault_summary
-from core.http import build_async_client
 
 logger = logging.getLogger(__name__)
 
@@ -90,14 +90,15 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if _signed_in(request):
             return HttpResponseRedirect(next_url)
         return _page(request, "login", next=next_url)
-    form = request.POST.copy()
-    form["next"] = next_url
-    request.POST = form  # type: ignore[assignment]
     try:
-        return _begin(request, BACKEND)
+        response = _begin(request, BACKEND)
     except SocialAuthBaseException:
         logger.exception("could not start the Atlassian sign-in")
         return _page(request, "error", status=502)
+    # social-core kept the posted `next` after its own check, which allows more than ours (any
+    # URL on this host): ours replaces it before the session is saved.
+    request.session["next"] = next_url
+    return response
 
 
 @never_cache
@@ -114,13 +115,13 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         # without any request data.
         logger.warning("Atlassian sign-in failed: %s (%s)", exc.code, exc.stage)
         return _page(request, "error", status=400)
-    grant = getattr(request, GRANT_ATTRIBUTE, None)
+    tokens: SignInTokens | None = getattr(request, GRANT_ATTRIBUTE, None)
     sid = request.session.session_key
-    if grant is None or not sid:
+    if tokens is None or not sid:
         logger.error("Atlassian sign-in completed without opening a session")
         return _page(request, "error", status=400)
     try:
-        vault_open(sid=sid, grant=grant, sites=grant["sites"])
+        vault_open(sid=sid, grant=tokens.grant, sites=tokens.sites)
     except RedisError:
         logger.exception("session store unavailable while opening the token vault")
         return store_unavailable_response()
@@ -141,7 +142,7 @@ async def debug_session(request: HttpRequest) -> HttpResponse:
     """DEBUG only (mounted under /debug/): the current session without any token value."""
     session = request.session
     data = dict(session.items())
-    tokens = await vault_read(session.session_key) if session.session_key else None
+    tokens = await vault_read(sid=session.session_key) if session.session_key else None
     return JsonResponse(
         {
             "session_key_prefix": (session.session_key or "")[:6],
@@ -149,32 +150,4 @@ async def debug_session(request: HttpRequest) -> HttpResponse:
             "vault": vault_summary(tokens) if tokens is not None else None,
         },
         json_dumps_params={"ensure_ascii": False, "indent": 2},
-    )
-
-
-@never_cache
-@require_GET
-async def debug_atlassian_myself(request: HttpRequest) -> HttpResponse:
-    """DEBUG only: calls Jira's ``myself`` with the session's token (refreshed on a 401), to check
-    a sign-in end to end."""
-    try:
-        ctx = session_context(request, request.GET.get("cloud_id") or None)
-        if ctx is None:
-            raise Http404
-        token = await access_token_get(ctx)
-        from django.conf import settings
-
-        url = f"{settings.ATLASSIAN_API_URL}/ex/jira/{ctx.cloud_id}/rest/api/3/myself"
-        async with build_async_client(connect_timeout=5.0, read_timeout=15.0) as client:
-            response = await client.get(url, headers={"Authorization": f"Bearer {token}"})
-            if response.status_code == 401:
-                token = await access_token_get(ctx, force_refresh=True)
-                response = await client.get(url, headers={"Authorization": f"Bearer {token}"})
-    except AccountsError as exc:
-        return JsonResponse(exc.as_dict(), status=exc.status)
-    if response.status_code != 200:
-        return JsonResponse({"status": response.status_code}, status=502)
-    body = response.json()
-    return JsonResponse(
-        {"account_id": body.get("accountId"), "display_name": body.get("displayName")}
     )

@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from pydantic import BaseModel
 
-from accounts.context import UserContext, access_token_get
+from accounts.context import UserContext
+from accounts.services import access_token_get
 from core.errors import ApiError, ErrorCode
 from core.keys import issue_key_normalize, project_key_normalize
 from core.redis import get_async_redis

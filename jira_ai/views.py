@@ -1,13 +1,17 @@
-"""Pages of the project itself: root redirect, the workspace shell, HTML/JSON error handlers."""
+"""Pages of the project itself: root redirect, the workspace shell, HTML/JSON error handlers, and
+the debug views that need more than one app."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from accounts.auth import session_context
 from accounts.errors import CsrfFailed, SiteForbidden
-from core.errors import ErrorCode
+from core.errors import ApiError, ErrorCode, api_error_response
+from jira.services import jira_client_for
 from jira_ai.ui_strings import ui_strings
 
 WORKSPACE_JQL_EXAMPLES = (
@@ -56,3 +60,18 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         return render(request, "errors/403_csrf.html", status=403)
     error = CsrfFailed()
     return JsonResponse(error.as_dict(), status=error.status)
+
+
+@never_cache
+@require_GET
+async def debug_atlassian_myself(request: HttpRequest) -> HttpResponse:
+    """DEBUG only (mounted under /debug/): Jira's ``myself`` with the session's token, through the
+    Jira client (a 401 refreshes the token once), to check a sign-in end to end."""
+    try:
+        ctx = session_context(request, request.GET.get("cloud_id") or None)
+        if ctx is None:
+            raise Http404
+        me = await jira_client_for(ctx).myself()
+    except ApiError as exc:
+        return api_error_response(exc)
+    return JsonResponse({"account_id": me.account_id, "display_name": me.display_name})

@@ -158,6 +158,38 @@ async def test_reused_code_is_refused(api_server: ServerProcess, sandbox_url: st
     assert me.status_code == 401
 
 
+async def test_an_atlassian_outage_at_the_callback_is_a_page_and_no_session(
+    api_server: ServerProcess, sandbox_url: str
+) -> None:
+    calls = (
+        "POST /oauth/token",
+        "GET /oauth/token/accessible-resources",
+        "GET /ex/jira/{cloudId}/rest/api/3/myself",
+    )
+    outcomes = []
+    for target, path in (("oauth", "/oauth/token$"), ("jira", "accessible-resources$")):
+        httpx.post(sandbox_url + "/_sandbox/reset", timeout=5).raise_for_status()
+        fault = {"target": target, "path_regex": path, "mode": "status", "status": 503, "count": 1}
+        httpx.post(sandbox_url + "/_sandbox/faults", json=fault, timeout=5).raise_for_status()
+        async with httpx.AsyncClient(base_url=api_server.url) as client:
+            callback = await dance_consent(await dance_begin(client), ALICE.account_id)
+            page = await client.get(callback)
+            me = await client.get("/me")
+        routes = httpx.get(sandbox_url + "/_sandbox/stats", timeout=5).json()["routes"]
+        outcomes.append(
+            (
+                page.status_code,
+                "La connexion n\u2019a pas abouti" in page.text,
+                me.status_code,
+                [routes.get(call, 0) for call in calls],
+            )
+        )
+
+    # The exchange failed, then (with a good exchange) the first identifying call: each stops
+    # the sign-in where it happened.
+    assert outcomes == [(400, True, 401, [1, 0, 0]), (400, True, 401, [1, 1, 0])]
+
+
 async def test_next_may_only_point_inside_the_site(
     api_server: ServerProcess, sandbox_url: str
 ) -> None:

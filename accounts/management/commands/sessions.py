@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from argparse import ArgumentParser
+from dataclasses import asdict
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -44,7 +45,7 @@ class Command(BaseCommand):
         infos = sessions_list()
         if as_json:
             rows = [
-                {**info.as_dict(), "created": _iso(info.created), "last_seen": _iso(info.last_seen)}
+                {**asdict(info), "created": _iso(info.created), "last_seen": _iso(info.last_seen)}
                 for info in infos
             ]
             self.stdout.write(json.dumps({"sessions": rows}, ensure_ascii=False, indent=2))
