@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import AsyncGenerator
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
-from pydantic import BaseModel
-from redis.exceptions import RedisError
 
 from accounts.context import UserContext
 from ai_proxy.backends import backend_for, engine_config
@@ -38,15 +35,12 @@ from ai_service.contract.schemas import (
 )
 from ai_service.engine import PROMPT_VERSION
 from ai_service.engine.progress import progress_message
+from core.cache import RedisJsonCache
 from core.redis import get_async_redis
 from core.sse import Event, EventStream, StreamSlots, TooManyStreams
 from jira.models import Comment as JiraComment
 from jira.models import Issue, IssueWithComments
 from jira.services import issue_with_comments, issues_search
-
-logger = logging.getLogger(__name__)
-
-M = TypeVar("M", bound=BaseModel)
 
 CACHE_PREFIX = "ai"
 STREAM_ENDPOINT = "analyze-issue/stream"
@@ -74,28 +68,8 @@ def _cache_key(kind: str, ctx: UserContext, material: dict[str, Any]) -> str:
     return f"{CACHE_PREFIX}:{kind}:{ctx.account_id}:{ctx.cloud_id}:{digest}"
 
 
-async def _cache_get(key: str, model: type[M]) -> M | None:
-    try:
-        raw = await get_async_redis().get(key)
-    except RedisError as exc:
-        logger.warning("AI cache unavailable on read: %s", type(exc).__name__)
-        return None
-    if raw is None:
-        return None
-    try:
-        return model.model_validate_json(raw)
-    except ValueError:
-        logger.warning("AI cache entry %s unreadable; regenerating", key)
-        return None
-
-
-async def _cache_set(key: str, value: BaseModel) -> None:
-    try:
-        await get_async_redis().set(
-            key, value.model_dump_json(), ex=int(settings.AI_CACHE_TTL_SECONDS)
-        )
-    except RedisError as exc:
-        logger.warning("AI cache unavailable on write: %s", type(exc).__name__)
+def _cache() -> RedisJsonCache:
+    return RedisJsonCache(get_async_redis(), name="AI")
 
 
 def _clip(text: str | None) -> str | None:
@@ -151,7 +125,7 @@ async def jql_summary_get(
             "language": language,
         },
     )
-    if not refresh and (cached := await _cache_get(key, Summary)) is not None:
+    if not refresh and (cached := await _cache().get(key, Summary)) is not None:
         AI_REQUESTS.labels("summarize-jql", "cached").inc()
         return cached.model_copy(update={"cached": True})
     request = SummarizeRequest(
@@ -163,7 +137,7 @@ async def jql_summary_get(
     backend = backend_for(ctx.account_id, "summarize-jql")
     summary = await backend.summarize(account_id=ctx.account_id, request=request)
     summary = summary.model_copy(update={"cached": False})
-    await _cache_set(key, summary)
+    await _cache().set(key, summary, int(settings.AI_CACHE_TTL_SECONDS))
     AI_REQUESTS.labels("summarize-jql", "ok").inc()
     return summary
 
@@ -186,7 +160,7 @@ async def issue_analysis_get(
             "language": language,
         },
     )
-    if not refresh and (cached := await _cache_get(key, Analysis)) is not None:
+    if not refresh and (cached := await _cache().get(key, Analysis)) is not None:
         AI_REQUESTS.labels("analyze-issue", "cached").inc()
         return cached.model_copy(update={"cached": True})
     backend = backend_for(ctx.account_id, "analyze-issue")
@@ -194,7 +168,7 @@ async def issue_analysis_get(
         account_id=ctx.account_id, request=_analyze_request(data, language)
     )
     analysis = analysis.model_copy(update={"cached": False})
-    await _cache_set(key, analysis)
+    await _cache().set(key, analysis, int(settings.AI_CACHE_TTL_SECONDS))
     AI_REQUESTS.labels("analyze-issue", "ok").inc()
     return analysis
 

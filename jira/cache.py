@@ -1,23 +1,21 @@
-"""The Jira cache in Redis: JSON values (pydantic models), keyed by account **and** site so that
-one user's results are never served to another (Jira filters by permission; so must we).
+"""The Jira cache: :class:`core.cache.RedisJsonCache` under keys scoped to one account **and** one
+site, so that one user's results are never served to another (Jira filters by permission; so
+must we), with a hit/miss metric per kind of entry.
 
-A Redis error is a cache miss (logged): the data is still fetched from Jira.
+A Redis error is a cache miss (logged by the helper): the data is still fetched from Jira.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 import redis.asyncio as aioredis
-from pydantic import BaseModel, ValidationError
-from redis.exceptions import RedisError
+from pydantic import BaseModel
 
+from core.cache import RedisJsonCache
 from jira.metrics import CACHE
-
-logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 VERSION = "v1"  # bump when a cached model changes shape
@@ -29,7 +27,7 @@ def digest(text: str) -> str:
 
 class JiraCache:
     def __init__(self, redis: aioredis.Redis, *, account_id: str, cloud_id: str) -> None:
-        self.redis = redis
+        self.store = RedisJsonCache(redis, name="Jira")
         self.prefix = f"jira:{VERSION}:{account_id}:{cloud_id}"
 
     def key(self, kind: str, name: str) -> str:
@@ -39,35 +37,13 @@ class JiraCache:
         return (await self.get_many(kind, [name], model))[0]
 
     async def get_many(self, kind: str, names: Sequence[str], model: type[M]) -> list[M | None]:
-        if not names:
-            return []
-        try:
-            raws = await self.redis.mget([self.key(kind, n) for n in names])
-        except RedisError:
-            logger.warning("Jira cache unavailable (Redis): reading from Jira")
-            raws = [None] * len(names)
-        out: list[M | None] = []
-        for raw in raws:
-            value = None
-            if raw is not None:
-                try:
-                    value = model.model_validate_json(raw)
-                except ValidationError:
-                    value = None
+        values = await self.store.get_many([self.key(kind, n) for n in names], model)
+        for value in values:
             CACHE.labels(kind, "miss" if value is None else "hit").inc()
-            out.append(value)
-        return out
+        return values
 
     async def set(self, kind: str, name: str, value: BaseModel, ttl: int) -> None:
         await self.set_many(kind, {name: value}, ttl)
 
-    async def set_many(self, kind: str, values: dict[str, BaseModel], ttl: int) -> None:
-        if not values:
-            return
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for name, value in values.items():
-                    pipe.set(self.key(kind, name), value.model_dump_json(), ex=max(1, ttl))
-                await pipe.execute()
-        except RedisError:
-            logger.warning("Jira cache unavailable (Redis): not cached")
+    async def set_many(self, kind: str, values: Mapping[str, BaseModel], ttl: int) -> None:
+        await self.store.set_many({self.key(kind, n): v for n, v in values.items()}, ttl)

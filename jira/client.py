@@ -16,12 +16,9 @@ and a bounded ``while`` loop says that more plainly than three nested decorators
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
-import math
 import random
 import time
-import weakref
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,7 +26,7 @@ from typing import Any, Protocol
 import httpx
 from django.conf import settings
 
-from core.http import build_async_client
+from core.http import build_async_client, per_loop, retry_after_parse
 from jira import wire
 from jira.adf import clean_text
 from jira.breaker import Breaker
@@ -58,8 +55,6 @@ from jira.normalize import (
 logger = logging.getLogger(__name__)
 
 MAX_RATE_LIMITED_ATTEMPTS = 3
-# The longest Retry-After we pass on (a vendor's larger value is clamped to it).
-MAX_RETRY_AFTER_SECONDS = 86400.0
 MAX_ERROR_ATTEMPTS = 2
 COMMENTS_PAGE_SIZE = 100  # the comment endpoint's own maximum
 PROJECTS_PAGE_SIZE = 100  # project/search silently caps maxResults at 100
@@ -100,26 +95,23 @@ class JiraClientConfig:
         return cls(**values)
 
 
+def _http_client(
+    connect_timeout: float, read_timeout: float, max_connections: int
+) -> httpx.AsyncClient:
+    return build_async_client(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        max_connections=max_connections,
+        headers={"Accept": "application/json"},
+    )
+
+
 # One pooled client per event loop (a pool is bound to its loop) and per timeout configuration.
-_http_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[float, float, int], httpx.AsyncClient]
-] = weakref.WeakKeyDictionary()
+_http_clients = per_loop(_http_client)
 
 
 def http_client_for(config: JiraClientConfig) -> httpx.AsyncClient:
-    loop = asyncio.get_running_loop()
-    per_loop = _http_clients.setdefault(loop, {})
-    key = (config.connect_timeout, config.read_timeout, config.max_connections)
-    client = per_loop.get(key)
-    if client is None or client.is_closed:
-        client = build_async_client(
-            connect_timeout=config.connect_timeout,
-            read_timeout=config.read_timeout,
-            max_connections=config.max_connections,
-            headers={"Accept": "application/json"},
-        )
-        per_loop[key] = client
-    return client
+    return _http_clients.get(config.connect_timeout, config.read_timeout, config.max_connections)
 
 
 @dataclass(frozen=True)
@@ -130,23 +122,15 @@ class SearchOutcome:
     comments: dict[str, CommentPage] = field(default_factory=dict)
 
 
-def _retry_after_seconds(headers: httpx.Headers) -> float | None:
-    """Seconds, at most ``MAX_RETRY_AFTER_SECONDS``: digits beyond a float parse as infinity,
-    which ``math.ceil`` would turn into a crash instead of a 503."""
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    if math.isnan(seconds):
-        return None
-    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
+def _transport_label(exc: httpx.TransportError) -> str:
+    """The metric label of a transport failure; it also decides the retry. A read or write timeout
+    (``timeout``) is final: the caller already waited the whole timeout. A failed connection
+    (``connect_error``) or an exchange the peer broke (``protocol_error``) is retried."""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout | httpx.NetworkError):
+        return "connect_error"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    return "protocol_error"
 
 
 def _jira_messages(response: httpx.Response) -> str:
@@ -237,20 +221,12 @@ class JiraClient:
                         json=body,
                         headers={"Authorization": f"Bearer {token}"},
                     )
-            except (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.NetworkError) as exc:
-                REQUESTS.labels(operation, "connect_error").inc()
-                errors += 1
-                if errors < MAX_ERROR_ATTEMPTS:
-                    await self._backoff(errors, None)
-                    continue
-                await self._failure()
-                raise JiraUnavailable() from exc
-            except httpx.TimeoutException as exc:
-                REQUESTS.labels(operation, "timeout").inc()
-                await self._failure()
-                raise JiraTimeout() from exc
-            except httpx.TransportError as exc:  # protocol errors: the peer broke the exchange
-                REQUESTS.labels(operation, "protocol_error").inc()
+            except httpx.TransportError as exc:
+                label = _transport_label(exc)
+                REQUESTS.labels(operation, label).inc()
+                if label == "timeout":
+                    await self._failure()
+                    raise JiraTimeout() from exc
                 errors += 1
                 if errors < MAX_ERROR_ATTEMPTS:
                     await self._backoff(errors, None)
@@ -271,17 +247,24 @@ class JiraClient:
             if status == 429:
                 RATE_LIMITED.labels(operation).inc()
                 rate_limited += 1
-                wait = _retry_after_seconds(response.headers)
-                if wait is None:
-                    wait = self.config.retry_backoff_seconds * 2**rate_limited
+                # An absurd Retry-After (negative, beyond a day) reads as none: our own backoff.
+                retry_after = retry_after_parse(response.headers.get("Retry-After"))
+                wait = (
+                    self.config.retry_backoff_seconds * 2**rate_limited
+                    if retry_after is None
+                    else retry_after
+                )
                 if rate_limited >= MAX_RATE_LIMITED_ATTEMPTS or wait > self.config.max_retry_wait:
-                    raise JiraRateLimited(retry_after=max(1, math.ceil(wait)))
+                    # max_retry_wait bounds our wait, never the value we pass on: Jira's, as sent,
+                    # else the wait we would have made next.
+                    raise JiraRateLimited(retry_after=wait if retry_after is None else retry_after)
                 await self._sleep(wait, "rate_limited")
                 continue
             if status >= 500:
                 errors += 1
                 if errors < MAX_ERROR_ATTEMPTS:
-                    await self._backoff(errors, _retry_after_seconds(response.headers))
+                    retry_after = retry_after_parse(response.headers.get("Retry-After"))
+                    await self._backoff(errors, retry_after)
                     continue
                 await self._failure()
                 raise JiraUnavailable()

@@ -13,19 +13,19 @@ added. ``refresh=True`` bypasses every read (and rewrites the cache).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from pydantic import BaseModel
 
 from accounts.context import UserContext
 from accounts.services import access_token_get
+from core.aio import gather_first_error
 from core.errors import ApiError, ErrorCode
 from core.keys import issue_key_normalize, project_key_normalize
 from core.redis import get_async_redis
@@ -51,8 +51,6 @@ FIELDS_TTL_SECONDS = 3600
 ISSUE_TTL_SECONDS = 7 * 24 * 3600  # kept this long, but revalidated by `updated` after the TTL
 OVERVIEW_RECENT = 10
 OVERVIEW_STATUS_LIMIT = 1000
-
-T = TypeVar("T")
 
 
 class _CachedFieldMap(BaseModel):
@@ -114,25 +112,6 @@ def _ttl() -> int:
     return int(settings.JIRA_CACHE_TTL_SECONDS)
 
 
-async def _both(first: Awaitable[T], second: Awaitable[Any]) -> tuple[T, Any]:
-    """Run two calls concurrently; on the first failure cancel the other and raise that error
-    itself (not an ExceptionGroup), so the API maps it like any other."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            a = group.create_task(_as_coroutine(first))
-            b = group.create_task(_as_coroutine(second))
-    except BaseExceptionGroup as errors:
-        leaf: BaseException = errors
-        while isinstance(leaf, BaseExceptionGroup):
-            leaf = leaf.exceptions[0]
-        raise leaf from None
-    return a.result(), b.result()
-
-
-async def _as_coroutine(awaitable: Awaitable[T]) -> T:
-    return await awaitable
-
-
 async def _field_map(ctx: UserContext, client: JiraClient, cache: JiraCache) -> FieldMap:
     cached = await cache.get("fields", "map", _CachedFieldMap)
     if cached is not None:
@@ -156,7 +135,7 @@ async def _search(
     with_comments: bool,
 ) -> tuple[SearchResult, dict[str, CommentPage]]:
     field_map = await _field_map(ctx, client, cache)
-    count, outcome = await _both(
+    count, outcome = await gather_first_error(
         client.count(jql),
         client.search(jql, limit=limit, field_map=field_map, with_comments=with_comments),
     )
@@ -299,14 +278,15 @@ async def issue_with_comments(
             await cache.set("comments", _updated_key(issue), page, ISSUE_TTL_SECONDS)
     else:
         field_map = await _field_map(ctx, client, cache)
-        fetched, page = await _both(
+        fetched, fetched_page = await gather_first_error(
             client.issue(key, field_map=field_map), client.comments(key, limit=limit)
         )
         await cache.set(
             "issue", key, _CachedIssue(issue=fetched, checked_at=time.time()), ISSUE_TTL_SECONDS
         )
-        await cache.set("comments", _updated_key(fetched), page, ISSUE_TTL_SECONDS)
+        await cache.set("comments", _updated_key(fetched), fetched_page, ISSUE_TTL_SECONDS)
         issue = fetched
+        page = fetched_page
     comments = page.comments if limit is None else page.comments[:limit]
     return IssueWithComments(issue=issue, comments=comments, comments_total=page.total)
 
@@ -347,8 +327,10 @@ async def project_overview(
         raise ProjectNotFound()
     field_map = await _field_map(ctx, client, cache)
     open_jql = f'project = "{key}" AND statusCategory != Done ORDER BY updated DESC'
-    (open_total, statuses), recent = await _both(
-        _both(client.count(open_jql), client.statuses(open_jql, limit=OVERVIEW_STATUS_LIMIT)),
+    (open_total, statuses), recent = await gather_first_error(
+        gather_first_error(
+            client.count(open_jql), client.statuses(open_jql, limit=OVERVIEW_STATUS_LIMIT)
+        ),
         client.search(
             f'project = "{key}" ORDER BY updated DESC', limit=OVERVIEW_RECENT, field_map=field_map
         ),

@@ -39,6 +39,7 @@ from ai_service.engine.llm import Message, llm_client
 from ai_service.engine.metrics import CITATIONS_REMOVED
 from ai_service.engine.prompts import PROMPT_VERSION, render
 from ai_service.engine.text import clean, estimate_tokens, one_line
+from core.aio import gather_first_error
 from core.keys import ISSUE_KEY_IN_TEXT_RE as KEY_RE
 
 logger = logging.getLogger(__name__)
@@ -243,19 +244,14 @@ async def _combine(
 
 async def _bounded(config: EngineConfig, calls: Sequence[Awaitable[R]]) -> list[R]:
     """Run ``calls`` concurrently, at most ``config.map_concurrency`` at once; the first failure
-    cancels the others (TaskGroup) and is raised as itself."""
+    cancels the others and is raised as itself."""
     semaphore = asyncio.Semaphore(max(config.map_concurrency, 1))
 
     async def run(call: Awaitable[R]) -> R:
         async with semaphore:
             return await call
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(run(c)) for c in calls]
-    except BaseExceptionGroup as eg:
-        raise eg.exceptions[0] from None
-    return [t.result() for t in tasks]
+    return list(await gather_first_error(*(run(c) for c in calls)))
 
 
 async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> Summary:

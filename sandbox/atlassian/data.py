@@ -1,4 +1,4 @@
-"""The sandbox's Jira dataset: sites, accounts, projects, 2,100 issues, deterministic from a seed.
+"""The sandbox's Jira dataset: sites, accounts, projects, 2,112 issues, deterministic from a seed.
 
 Issue *cores* (the searchable fields) are built for every issue when a :class:`Dataset` is created
 (~2,100 small objects, a few tens of ms); heavy content (ADF descriptions, comments, changelogs) is
@@ -8,6 +8,11 @@ Dates: the timeline is anchored to today's date (UTC midnight) when the dataset 
 ``SANDBOX_TODAY=YYYY-MM-DD`` if set, so relative JQL dates (``updated >= -7d``) always find recent
 issues. Everything else (summaries, statuses, assignees, comment counts) depends only on the seed.
 Site ids, account ids, project keys and the special issues below are fixed constants.
+
+Project keys follow Jira's rule: a capital letter, then capitals, digits or ``_``; ``AB_C`` (acme,
+12 issues, Alice only) is there so that an underscore is exercised end to end. Its issue ids
+(90001-90012) sit below the other projects', so a site-wide query in the default order (id
+descending) lists its issues last.
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ ALICE = Account(
     "alice.martin@example.com",
     "Europe/Paris",
     "fr_FR",
-    {ACME.cloud_id: ("PAY", "MOB"), GLOBEX.cloud_id: ("OPS", "DATA")},
+    {ACME.cloud_id: ("PAY", "MOB", "AB_C"), GLOBEX.cloud_id: ("OPS", "DATA")},
 )
 BRUNO = Account(
     "712020:bruno-0002",
@@ -317,6 +322,8 @@ PROJECTS: dict[str, Project] = {
         Project("10001", "MOB", "Mobile App", "en", ACME.cloud_id, 500, 200000, "mobile", True),
         Project("10002", "OPS", "Opérations", "fr", GLOBEX.cloud_id, 300, 300000, "ops", False),
         Project("10003", "DATA", "Data Platform", "en", GLOBEX.cloud_id, 200, 400000, "data", True),
+        # At least 10 issues: issue 10 is the project's epic (every 50th from 10), parent of others.
+        Project("10004", "AB_C", "Analytics Core", "en", ACME.cloud_id, 12, 90000, "data", False),
     )
 }
 

@@ -17,9 +17,10 @@ Models
   ``additionalProperties: false`` and all its properties in ``required``; 400 otherwise).
 
 Answers (deterministic: same messages and format give the same content bytes)
-  Grounded in the system and user messages (assistant turns are ignored): issue keys
-  (``[A-Z][A-Z0-9]+-\\d+``, user messages first), per-issue summaries and statuses (``KEY summary``
-  lines, ``summary:`` / ``status:`` fields, Jira JSON), quoted text. Free text: 2-5 sentences, in
+  Grounded in the system and user messages (assistant turns are ignored): issue keys in Jira's
+  shape (``[A-Z][A-Z0-9_]+-\\d+``: ``PAY-42``, ``AB_C-1``; user messages first), per-issue
+  summaries and statuses (``KEY summary`` lines, ``summary:`` / ``status:`` fields, Jira JSON),
+  quoted text. Free text: 2-5 sentences, in
   French when the prompt is mostly French or asks for French ("answer in French", "en français"),
   else English. json_schema / Ollama schema: an object valid against the schema (``$ref``/``$defs``,
   ``allOf``, ``anyOf``/``oneOf`` first non-null branch, enums, nullable types, min/max items and

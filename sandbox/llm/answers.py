@@ -21,7 +21,8 @@ MARKER_CITE_UNKNOWN = "[[sandbox:cite-unknown]]"
 MARKER_INVALID_JSON = "[[sandbox:invalid-json]]"
 MARKER_INVALID_JSON_ONCE = "[[sandbox:invalid-json-once]]"
 
-KEY_RE = re.compile(r"\b([A-Z][A-Z0-9]+-\d+)\b")
+# Jira's key shape: a capital, then capitals, digits or "_" (as in AB_C), "-" and a number.
+KEY_RE = re.compile(r"\b([A-Z][A-Z0-9_]+-\d+)\b")
 # Identifiers that look like issue keys but are standards or versions ("UTF-8", "ISO-8601").
 NOT_KEY_PREFIXES = frozenset(
     {"UTF", "ISO", "SHA", "RFC", "GPT", "AES", "RSA", "TLS", "SSL", "HTTP", "HTTPS", "CVE", "MD5"}
@@ -31,7 +32,7 @@ ANCHOR_RE = re.compile(
     r"""(?mx)
     (?:^[\s>*\-•#\d.)\[]*(?:(?:issue|key|cl[ée]|ticket)\s*[:=]\s*)?["']?
       |["']key["']\s*:\s*["'])
-    ([A-Z][A-Z0-9]+-\d+)\b"""
+    ([A-Z][A-Z0-9_]+-\d+)\b"""
 )
 FIELD_RE = re.compile(
     r"""(?imx)

@@ -3,10 +3,10 @@
 import { ApiError, errorFrom, requestInit, sendJSON } from "./api.js";
 import { el, formatDate, formatNumber, language, t } from "./dom.js";
 import { clearError, showError } from "./errors.js";
+import { ISSUE_KEY } from "./keys.js";
 import { issueLink, linkedText, renderList, renderValue } from "./render.js";
 import { readEvents } from "./sse.js";
 
-const KEY = /^[A-Z][A-Z0-9_]+-\d+$/;
 const $ = (id) => document.getElementById(id);
 
 let controller = null;
@@ -22,7 +22,7 @@ function setFieldError(message) {
 function readKey() {
   const key = $("issue-key").value.trim().toUpperCase();
   if (!key) setFieldError(t("key_required"));
-  else if (!KEY.test(key)) setFieldError(t("key_invalid", { key }));
+  else if (!ISSUE_KEY.test(key)) setFieldError(t("key_invalid", { key }));
   else {
     setFieldError(null);
     return key;

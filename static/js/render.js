@@ -1,8 +1,7 @@
 // Rendering of summaries, analyses and their parts, from JSON to DOM nodes (text only).
 import { el, formatNumber, t, uniqueId } from "./dom.js";
+import { ISSUE_KEY_IN_TEXT } from "./keys.js";
 import { browseUrl } from "./state.js";
-
-const KEY_PATTERN = /\b([A-Z][A-Z0-9_]+-\d+)\b/g;
 
 export function issueLink(key) {
   const href = browseUrl(key);
@@ -15,7 +14,7 @@ export function linkedText(text) {
   const nodes = [];
   let last = 0;
   const source = String(text ?? "");
-  for (const match of source.matchAll(KEY_PATTERN)) {
+  for (const match of source.matchAll(ISSUE_KEY_IN_TEXT)) {
     if (match.index > last) nodes.push(source.slice(last, match.index));
     nodes.push(issueLink(match[1]));
     last = match.index + match[0].length;

@@ -11,7 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ai_proxy.conftest import ALICE, BRUNO, Collector, SignIn, metric_value
+from tests.ai_proxy.conftest import (
+    ALICE,
+    BRUNO,
+    Collector,
+    SignIn,
+    event_data,
+    metric_value,
+    stream_events,
+)
 from tests.ai_service.conftest import llm_fault, sandbox_stats, wait_until
 from tests.servers import ServerProcess, start_api
 
@@ -126,6 +134,62 @@ async def test_a_1600_issue_query_reports_its_coverage(
     assert summary["coverage"]["total"] == 1600
     assert summary["coverage"]["truncated"] is True
     assert sum(summary["stats"]["by_status"].values()) == 1000
+
+
+# AB_C (acme, Alice only): Jira allows "_" in project keys. Its 12 issues; AB_C-1 has one comment
+# and the epic AB_C-10 as parent.
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_underscore_key_typed_in_lower_case_is_analyzed_at_once_and_streamed(
+    mode: str, request: pytest.FixtureRequest, signed_in: SignIn, fast_llm: str
+) -> None:
+    client = await signed_in(request.getfixturevalue(mode), ALICE)
+    body = {"issue_key": "ab_c-1", "language": "en"}
+
+    response = await client.post("/ai/analyze-issue", json=body)
+    async with client.stream("POST", "/ai/analyze-issue/stream", json=body) as answer:
+        events = await stream_events(answer)
+
+    assert response.status_code == 200, response.text
+    analysis = response.json()
+    assert analysis["issue_key"] == "AB_C-1"
+    assert analysis["coverage"] == {"comments_analyzed": 1, "comments_total": 1}
+    # The engine's citation check reads keys with "_": nothing it was allowed to cite was removed.
+    assert cited(analysis, "risks", "blockers", "next_actions") == {"AB_C-1", "AB_C-10"}
+    assert analysis["citations_removed"] == 0
+    assert answer.status_code == 200
+    assert [d["message"] for d in event_data(events, "log")[:2]] == [
+        "Reading AB_C-1 and its comments from Jira",
+        "AB_C-1: 1 of 1 comments read",
+    ]
+    results = event_data(events, "result")
+    assert len(results) == 4
+    assert all("AB_C-1" in r["content"] for r in results)
+    assert [e.event for e in events if e.event][-1] == "done"
+    assert event_data(events, "done")[0]["coverage"] == analysis["coverage"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_summary_of_a_project_keyed_with_an_underscore_cites_its_keys(
+    mode: str, request: pytest.FixtureRequest, signed_in: SignIn, fast_llm: str
+) -> None:
+    client = await signed_in(request.getfixturevalue(mode), ALICE)
+
+    response = await client.post(
+        "/ai/summarize-jql", json={"jql": "project = AB_C", "language": "en"}
+    )
+
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert summary["coverage"] == {"analyzed": 12, "total": 12, "truncated": False, "chunks": 1}
+    assert summary["stats"]["by_status"] == {"Done": 9, "In Progress": 2, "To Do": 1}
+    assert cited(summary, "highlights", "risks", "blockers", "next_steps") == {
+        "AB_C-10",
+        "AB_C-11",
+        "AB_C-12",
+    }
+    assert summary["citations_removed"] == 0
 
 
 @pytest.mark.parametrize("mode", ["tight_api", "tight_remote_api"])

@@ -21,7 +21,7 @@ async def alice(api_server: ServerProcess, sandbox_url: str) -> AsyncIterator[ht
     await client.aclose()
 
 
-@pytest.mark.parametrize("key", ["abc-1", "ABC-0", "..%2Fx", "PAY-1%20OR%201"])
+@pytest.mark.parametrize("key", ["ABC-0", "A-1", "_AB-1", "AB_C-01", "..%2Fx", "PAY-1%20OR%201"])
 async def test_malformed_issue_keys_are_422(alice: httpx.AsyncClient, key: str) -> None:
     response = await alice.get(f"/jira/issues/{key}")
 
@@ -29,14 +29,26 @@ async def test_malformed_issue_keys_are_422(alice: httpx.AsyncClient, key: str) 
     assert response.json()["code"] == "invalid_input"
 
 
-async def test_unknown_issue_is_404(alice: httpx.AsyncClient) -> None:
-    response = await alice.get("/jira/issues/PAY-99999")
+@pytest.mark.parametrize("key", ["PAY-99999", "abc-1", "AB_C-13"])
+async def test_unknown_issue_is_404(alice: httpx.AsyncClient, key: str) -> None:
+    response = await alice.get(f"/jira/issues/{key}")
 
     assert response.status_code == 404
     assert response.json() == {
         "detail": "Issue does not exist or you do not have permission to see it.",
         "code": "issue_not_found",
     }
+
+
+async def test_an_underscore_key_in_lower_case_is_upper_cased(alice: httpx.AsyncClient) -> None:
+    response = await alice.get("/jira/issues/ab_c-1")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["issue"]["key"] == "AB_C-1"
+    assert body["issue"]["url"] == "https://acme.atlassian.net/browse/AB_C-1"
+    assert body["issue"]["parent"]["key"] == "AB_C-10"
+    assert body["comments_total"] == len(body["comments"]) == 1
 
 
 async def test_bad_jql_is_422_with_jiras_message(alice: httpx.AsyncClient) -> None:
@@ -86,9 +98,22 @@ async def test_projects_and_overview(alice: httpx.AsyncClient) -> None:
     overview = await alice.get("/jira/projects/MOB/overview")
 
     assert projects.status_code == 200
-    assert sorted(p["key"] for p in projects.json()["projects"]) == ["MOB", "PAY"]
+    assert sorted(p["key"] for p in projects.json()["projects"]) == ["AB_C", "MOB", "PAY"]
     assert overview.status_code == 200
     assert set(overview.json()) == {"key", "name", "by_status", "recent", "open_total"}
+
+
+async def test_a_project_with_an_underscore_searched_and_overviewed(
+    alice: httpx.AsyncClient,
+) -> None:
+    search = await alice.get("/jira/search", params={"jql": "project = AB_C ORDER BY key ASC"})
+    overview = await alice.get("/jira/projects/ab_c/overview")
+
+    assert search.status_code == 200, search.text
+    assert [i["key"] for i in search.json()["issues"]] == [f"AB_C-{n}" for n in range(1, 13)]
+    assert (search.json()["total"], search.json()["truncated"]) == (12, False)
+    assert overview.status_code == 200, overview.text
+    assert (overview.json()["key"], overview.json()["open_total"]) == ("AB_C", 3)
 
 
 async def test_another_account_does_not_see_the_project(
@@ -98,11 +123,12 @@ async def test_another_account_does_not_see_the_project(
     bruno = await sign_in(api_server.url, BRUNO)
     try:
         issue = await bruno.get("/jira/issues/PAY-1")
+        underscored = await bruno.get("/jira/issues/AB_C-1")
         projects = await bruno.get("/jira/projects")
     finally:
         await bruno.aclose()
 
-    assert issue.status_code == 404
+    assert issue.status_code == underscored.status_code == 404
     assert [p["key"] for p in projects.json()["projects"]] == ["MOB"]
 
 

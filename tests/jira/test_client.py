@@ -336,14 +336,30 @@ async def test_bulk_comments_respect_the_concurrency_bound(
     assert elapsed >= math.ceil(requests / 4) * 0.05  # at most 4 requests at a time
 
 
-async def test_a_retry_after_out_of_range_gives_up_at_once(
-    make_client: MakeClient, sandbox_url: str
+@pytest.mark.parametrize("absurd", ["1e999", "-5", "nan", "86401"])
+async def test_an_absurd_retry_after_reads_as_none(
+    make_client: MakeClient, sandbox_url: str, absurd: str
 ) -> None:
-    add_fault(sandbox_url, path_regex="/myself", mode="status", status=429, retry_after="1e999")
-    client = make_client()
+    # As for a 429 without Retry-After: our own backoff (0.02 s, then 0.04 s), three attempts,
+    # and the wait we would have made next (0.08 s) rounded up to whole seconds.
+    add_fault(sandbox_url, path_regex="/myself", mode="status", status=429, retry_after=absurd)
+    client = make_client(retry_backoff_seconds=0.01)
 
     with pytest.raises(JiraRateLimited) as caught:
         await client.myself()
 
-    assert caught.value.retry_after == 86400
+    assert caught.value.retry_after == 1
+    assert jira_requests(sandbox_url) == 3
+
+
+async def test_a_retry_after_of_a_day_is_passed_on_as_received(
+    make_client: MakeClient, sandbox_url: str
+) -> None:
+    add_fault(sandbox_url, path_regex="/myself", mode="status", status=429, retry_after=86400)
+    client = make_client(max_retry_wait=3.0)
+
+    with pytest.raises(JiraRateLimited) as caught:
+        await client.myself()
+
+    assert caught.value.retry_after == 86400  # max_retry_wait bounds our wait, not this value
     assert jira_requests(sandbox_url) == 1

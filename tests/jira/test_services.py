@@ -88,12 +88,40 @@ async def test_issue_is_served_from_cache_then_revalidated_by_updated(
     assert sandbox_stats(sandbox_url)[ISSUE] == 2
 
 
-@pytest.mark.parametrize("key", ["abc-1", "ABC-0", "../x", "PAY", "PAY-1 OR 1=1", "A-1"])
+@pytest.mark.parametrize("key", ["ABC-0", "AB_C-01", "_AB-1", "../x", "PAY", "PAY-1 OR 1=1", "A-1"])
 async def test_malformed_keys_are_invalid_input(key: str) -> None:
     with pytest.raises(InvalidIssueKey) as caught:
         await services.issue_with_comments(ctx=user_context(), key=key)
 
     assert (caught.value.status, caught.value.code) == (422, "invalid_input")
+
+
+async def test_a_project_key_with_an_underscore_typed_in_lower_case(
+    make_client: MakeClient,
+) -> None:
+    ctx = user_context()
+    client = make_client()
+
+    issue = await services.issue_with_comments(
+        ctx=ctx, key="ab_c-9", comments_limit=3, client=client
+    )
+    found = await services.issues_search(ctx=ctx, jql="project = AB_C ORDER BY key", client=client)
+    overview = await services.project_overview(ctx=ctx, key="ab_c", client=client)
+
+    assert issue.issue.parent is not None
+    assert (issue.issue.key, issue.issue.parent.key, issue.comments_total) == (
+        "AB_C-9",
+        "AB_C-10",
+        32,
+    )
+    assert issue.issue.url == "https://acme.atlassian.net/browse/AB_C-9"
+    created = [c.created for c in issue.comments]
+    assert len(created) == 3
+    assert created == sorted(created, reverse=True)
+    assert [i.key for i in found.issues] == [f"AB_C-{n}" for n in range(1, 13)]
+    assert (found.total, found.truncated) == (12, False)
+    assert (overview.key, overview.name, overview.open_total) == ("AB_C", "Analytics Core", 3)
+    assert overview.by_status == {"In Progress": 2, "To Do": 1}
 
 
 async def test_search_with_comments_then_repeat_makes_no_request(

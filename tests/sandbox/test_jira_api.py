@@ -90,6 +90,24 @@ def test_issue_fields_and_404(alice: JiraClient) -> None:
     assert list(only["fields"]) == ["summary"]
 
 
+def test_a_project_key_with_an_underscore_is_served_like_any_other(alice: JiraClient) -> None:
+    issue = DATA.issues["AB_C-9"]
+    body = alice.get("issue/AB_C-9").json()
+    assert (body["id"], body["key"]) == ("90009", "AB_C-9")
+    assert body["fields"]["project"]["key"] == "AB_C"
+    assert body["fields"]["parent"]["key"] == "AB_C-10"
+    assert body["fields"]["comment"]["total"] == issue.n_comments == 32
+    assert alice.get("issue/ab_c-9").json()["key"] == "AB_C-9"
+    assert alice.get("issue/90009").json()["key"] == "AB_C-9"
+    page = alice.get("issue/AB_C-9/comment", orderBy="-created", maxResults=5).json()
+    assert page["total"] == 32
+    created = [c["created"] for c in page["comments"]]
+    assert len(created) == 5
+    assert created == sorted(created, reverse=True)
+    assert alice.get("issue/AB_C-13").status_code == 404
+    assert alice.get("issue/AB_C-13/comment").status_code == 404
+
+
 def test_rendered_fields_escape_html(alice: JiraClient) -> None:
     key = SPECIAL_ISSUES["html_script"]
     body = alice.get(f"issue/{key}", expand="renderedFields").json()
@@ -204,14 +222,15 @@ def test_adf_uses_every_common_node_type() -> None:
 
 def test_project_search_and_fields(alice: JiraClient) -> None:
     page = alice.get("project/search").json()
-    assert [p["key"] for p in page["values"]] == ["MOB", "PAY"]
-    assert page["total"] == 2
+    assert [p["key"] for p in page["values"]] == ["AB_C", "MOB", "PAY"]
+    assert page["total"] == 3
     assert page["isLast"] is True
     first = alice.get("project/search", maxResults=1, orderBy="-key").json()
     assert [p["key"] for p in first["values"]] == ["PAY"]
     assert first["isLast"] is False
     assert first["nextPage"].endswith("startAt=1&maxResults=1")
     assert [p["key"] for p in alice.get("project/search", query="paie").json()["values"]] == ["PAY"]
+    assert [p["key"] for p in alice.get("project/search", query="ab_").json()["values"]] == ["AB_C"]
     fields = {f["id"]: f for f in alice.get("field").json()}
     assert fields["customfield_10016"]["name"] == "Story point estimate"
     assert fields["customfield_10020"]["name"] == "Sprint"

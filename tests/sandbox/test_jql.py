@@ -16,7 +16,7 @@ from tests.sandbox.atlassian_helpers import ACME_ID, GLOBEX_ID, JiraClient, logi
 from tests.servers import ServerProcess
 
 DATA = Dataset(42)
-ACME_KEYS = ("PAY", "MOB")
+ACME_KEYS = ("PAY", "MOB", "AB_C")  # Alice's projects on acme
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +57,14 @@ MATCHES: list[tuple[str, Callable[[IssueCore], bool]]] = [
     ("project = pay", lambda i: i.project.key == "PAY"),
     ('project = "Paiements"', lambda i: i.project.key == "PAY"),
     ("project = 10001", lambda i: i.project.key == "MOB"),
-    ("project in (PAY, MOB)", acme(lambda i: True)),
-    ("project not in (PAY)", lambda i: i.project.key == "MOB"),
-    ("project != MOB", lambda i: i.project.key == "PAY"),
+    ("project in (PAY, MOB)", lambda i: i.project.key in ("PAY", "MOB")),
+    ("project not in (PAY)", lambda i: i.project.key in ("MOB", "AB_C")),
+    ("project != MOB", lambda i: i.project.key in ("PAY", "AB_C")),
+    # Jira allows "_" in project keys; keys are matched in any case.
+    ("project = AB_C", lambda i: i.project.key == "AB_C"),
+    ("project = ab_c", lambda i: i.project.key == "AB_C"),
+    ('project = "Analytics Core"', lambda i: i.project.key == "AB_C"),
+    ("project in (AB_C, MOB)", lambda i: i.project.key in ("AB_C", "MOB")),
     (
         "project = PAY AND status = 'En cours'",
         lambda i: i.key.startswith("PAY-") and i.status.name == "En cours",
@@ -171,13 +176,17 @@ MATCHES: list[tuple[str, Callable[[IssueCore], bool]]] = [
     ("issuekey in (PAY-1, MOB-2, pay-3)", lambda i: i.key in ("PAY-1", "MOB-2", "PAY-3")),
     ("key > MOB-495", lambda i: i.project.key == "MOB" and i.number > 495),
     ("parent = PAY-10", lambda i: i.parent == "PAY-10"),
+    ("key = AB_C-1", lambda i: i.key == "AB_C-1"),
+    ("issuekey in (AB_C-1, ab_c-3, PAY-1)", lambda i: i.key in ("AB_C-1", "AB_C-3", "PAY-1")),
+    ("key > AB_C-10", lambda i: i.project.key == "AB_C" and i.number > 10),
+    ("parent = AB_C-10", lambda i: i.parent == "AB_C-10"),
     (
         "parent is not EMPTY AND project = MOB",
         lambda i: i.project.key == "MOB" and i.parent is not None,
     ),
     ('"Story point estimate" >= 8', acme(lambda i: (i.story_points or 0) >= 8)),
     ("cf[10016] = 5", acme(lambda i: i.story_points == 5)),
-    ("NOT project = PAY", lambda i: i.project.key == "MOB"),
+    ("NOT project = PAY", lambda i: i.project.key in ("MOB", "AB_C")),
     (
         "project = PAY AND NOT (status = Terminé OR priority = Low)",
         lambda i: i.project.key == "PAY" and i.status.name != "Terminé" and i.priority[1] != "Low",
@@ -254,6 +263,7 @@ ERRORS: list[tuple[str, str]] = [
         "Date value 'yesterday' for field 'created' is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'.",
     ),
     ("key = PAY-99999", "An issue with key 'PAY-99999' does not exist for field 'key'."),
+    ("key = AB_C-13", "An issue with key 'AB_C-13' does not exist for field 'key'."),
     (
         "status was Done",
         "The operator 'WAS' is not supported by this Jira sandbox (history searches are not implemented). (line 1, character 8)",
@@ -438,6 +448,11 @@ def test_bruno_never_sees_pay(clients: dict[str, JiraClient]) -> None:
     assert bruno.get("issue/100001").status_code == 404
     assert bruno.get("issue/PAY-1/comment").status_code == 404
     assert bruno.get("issue/MOB-1").status_code == 200
+    assert bruno.post("search/jql", {"jql": "project = AB_C"}).json() == {
+        "errorMessages": ["The value 'AB_C' does not exist for the field 'project'."],
+        "errors": {},
+    }
+    assert bruno.get("issue/AB_C-1").status_code == 404
 
 
 def test_sites_are_separate(clients: dict[str, JiraClient]) -> None:

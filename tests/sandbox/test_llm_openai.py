@@ -162,6 +162,34 @@ async def test_json_schema_output_is_valid_and_cites_only_prompt_keys(client: As
     assert set(KEY_RE.findall(json.dumps(report))) == PROMPT_KEYS
 
 
+async def test_keys_with_an_underscore_are_recognized_as_jira_writes_them(
+    client: AsyncOpenAI,
+) -> None:
+    data = (
+        "Summarize the following issues for the team.\n"
+        "```data\n"
+        "AB_C-1 [Done] Backfill orders for the last 30 days\n"
+        "AB_C-12 [To Do] Document the lineage of sessions\n"
+        "```"
+    )
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": data}]
+
+    completion = await client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=messages,
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "report", "schema": REPORT_SCHEMA, "strict": True},
+        },
+    )
+
+    report = json.loads(completion.choices[0].message.content or "")
+    assert [h["issue_key"] for h in report["highlights"]] == ["AB_C-1", "AB_C-12"]
+    assert [h["status"] for h in report["highlights"]] == ["Done", "To Do"]
+    assert report["cited_keys"] == ["AB_C-1", "AB_C-12"]
+    assert report["issue_count"] == 2
+
+
 async def test_json_schema_with_refs_and_optional_fields_is_valid(client: AsyncOpenAI) -> None:
     schema = {
         "$defs": {

@@ -35,15 +35,15 @@ def test_tablist_follows_the_wai_aria_tabs_pattern(alice: Page) -> None:
     tablist = page.get_by_role("tablist", name="Projets PO")
     expect(tablist).to_be_visible()
     tabs = page.get_by_role("tab")
-    expect(tabs).to_have_count(2)
-    first, last = tabs.nth(0), tabs.nth(1)
-    first_id, last_id = first.get_attribute("id"), last.get_attribute("id")
-    for tab in (first, last):
+    expect(tabs).to_have_count(3)  # acme: AB_C, MOB, PAY
+    first, middle, last = tabs.nth(0), tabs.nth(1), tabs.nth(2)
+    first_id, middle_id, last_id = (t.get_attribute("id") for t in (first, middle, last))
+    for tab in (first, middle, last):
         panel = page.locator(f"#{tab.get_attribute('aria-controls')}")
         expect(panel).to_have_attribute("role", "tabpanel")
         expect(panel).to_have_attribute("aria-labelledby", str(tab.get_attribute("id")))
     expect(page.locator("#projects-status")).to_have_text(re.compile(r"^Projet .+ chargé\.$"))
-    assert roving(page) == {first_id: "true/0", last_id: "false/-1"}
+    assert roving(page) == {first_id: "true/0", middle_id: "false/-1", last_id: "false/-1"}
 
     # Only the selected tab is in the tab order.
     tab_until(page, "el.getAttribute('role') === 'tab'")
@@ -51,8 +51,10 @@ def test_tablist_follows_the_wai_aria_tabs_pattern(alice: Page) -> None:
 
     # Arrows move the focus (wrapping), without selecting: manual activation.
     page.keyboard.press("ArrowRight")
+    assert focused(page, "id") == middle_id
+    page.keyboard.press("ArrowRight")
     assert focused(page, "id") == last_id
-    assert roving(page) == {first_id: "true/0", last_id: "false/-1"}
+    assert roving(page) == {first_id: "true/0", middle_id: "false/-1", last_id: "false/-1"}
     page.keyboard.press("ArrowRight")
     assert focused(page, "id") == first_id
     page.keyboard.press("ArrowLeft")
@@ -64,7 +66,7 @@ def test_tablist_follows_the_wai_aria_tabs_pattern(alice: Page) -> None:
 
     # Enter activates; the live region says it is loading, then loaded.
     page.keyboard.press("Enter")
-    assert roving(page) == {first_id: "false/-1", last_id: "true/0"}
+    assert roving(page) == {first_id: "false/-1", middle_id: "false/-1", last_id: "true/0"}
     last_panel = page.locator(f"#{last.get_attribute('aria-controls')}")
     expect(last_panel).to_be_visible()
     expect(last_panel).to_contain_text("Mis à jour récemment")
@@ -74,7 +76,7 @@ def test_tablist_follows_the_wai_aria_tabs_pattern(alice: Page) -> None:
     # Space activates too; Tab then leaves the tablist for the panel.
     page.keyboard.press("Home")
     page.keyboard.press(" ")
-    assert roving(page) == {first_id: "true/0", last_id: "false/-1"}
+    assert roving(page) == {first_id: "true/0", middle_id: "false/-1", last_id: "false/-1"}
     page.keyboard.press("Tab")
     assert focused(page, "role") == "tabpanel"
     assert focused(page, "aria-labelledby") == first_id
@@ -83,7 +85,7 @@ def test_tablist_follows_the_wai_aria_tabs_pattern(alice: Page) -> None:
 def test_each_tab_passes_axe(alice: Page, axe_source: str) -> None:
     page = alice
     tabs = page.get_by_role("tab")
-    expect(tabs).to_have_count(2)
+    expect(tabs).to_have_count(3)
     for index in range(tabs.count()):
         tabs.nth(index).click()
         panel = page.locator(f"#{tabs.nth(index).get_attribute('aria-controls')}")

@@ -31,8 +31,8 @@ def test_workspace_has_landmarks_skip_link_and_passes_axe(alice: Page, axe_sourc
 
 def test_site_switch_reloads_the_projects_of_the_chosen_site(alice: Page) -> None:
     page = alice
-    expect(page.get_by_role("tab")).to_have_count(2)
-    assert sorted(tab_names(page)) == ["MOB Mobile App", "PAY Paiements"]  # acme, the default
+    expect(page.get_by_role("tab")).to_have_count(3)  # acme, the default site
+    assert sorted(tab_names(page)) == ["AB_C Analytics Core", "MOB Mobile App", "PAY Paiements"]
     picker = page.get_by_label("Site Jira")
     other = next(
         value
