@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router
 
-from accounts.schemas import MeOut, SiteIn, SiteOut
+from accounts.schemas import MeOut, SiteIn
 from accounts.selectors import Me, me_get
 from accounts.services import session_site_set
 
@@ -13,22 +13,8 @@ router = Router(tags=["accounts"])
 
 
 def _me_out(me: Me) -> MeOut:
-    return MeOut(
-        account_id=me.account_id,
-        display_name=me.display_name,
-        avatar_url=me.avatar_url,
-        current_cloud_id=me.current_cloud_id,
-        sites=[
-            SiteOut(
-                cloud_id=site.cloud_id,
-                name=site.name,
-                url=site.url,
-                scopes=site.scopes,
-                needs_reauth=site.needs_reauth,
-            )
-            for site in me.sites
-        ],
-    )
+    # ninja schemas read attributes: the dataclasses map onto MeOut and SiteOut by name.
+    return MeOut.model_validate(me)
 
 
 @router.get("/me", response=MeOut, summary="The signed-in account, its Jira sites, the current one")
