@@ -34,6 +34,7 @@ from ai_service.contract.schemas import (
     Summary,
 )
 from ai_service.engine import PROMPT_VERSION
+from ai_service.engine.pipeline import language_of
 from ai_service.engine.progress import progress_message
 from core.cache import RedisJsonCache
 from core.redis import get_async_redis
@@ -53,10 +54,9 @@ MAX_COMMENTS = 5_000
 
 
 def language_resolve(language: Language | None) -> Language:
-    """The requested language, else the site's default (``LANGUAGE_CODE``), as fr or en."""
-    if language is not None:
-        return language
-    return "en" if str(settings.LANGUAGE_CODE)[:2].lower() == "en" else "fr"
+    """The requested language, else the site's default (``LANGUAGE_CODE``), by the engine's rule
+    (the cache key must name the language the engine will answer in)."""
+    return language_of(language, engine_config())
 
 
 def _cache_key(kind: str, ctx: UserContext, material: dict[str, Any]) -> str:
