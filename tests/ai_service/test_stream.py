@@ -13,7 +13,7 @@ import httpx
 from ai_service.contract.events import DeltaData, LogData, error_event
 from ai_service.contract.schemas import STREAM_SECTIONS, AnalyzeRequest
 from ai_service.engine import EngineConfig, LLMRateLimited, issue_analyze_stream
-from core.sse import Event, EventStream, sse_body, sse_frame
+from core.sse import Event, EventStream, sse_body, sse_frame, sse_read
 from tests.ai_service.conftest import llm_fault, llm_pace, make_issue, sandbox_stats, wait_until
 
 
@@ -160,3 +160,26 @@ async def test_the_writer_numbers_events_and_a_raised_error_is_the_last_event() 
         b'"detail":"The language model is rate-limited; retry later.","retry_after":3}\n\n'
     )
     assert outcomes == ["llm_rate_limited"]
+
+
+async def test_the_reader_passes_on_events_only_even_after_ids_and_keepalives() -> None:
+    body = (
+        b": ok\n\n"
+        b'id: 1\nevent: log\ndata: {"step":"fetch"}\n\n'
+        b": keepalive\n\n"
+        b": keepalive\n\n"
+        b'id: 2\nevent: done\ndata: {"duration_ms":1}\n\n'
+    )
+    sse = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, headers={"Content-Type": "text/event-stream"}, content=body
+        )
+    )
+
+    async with (
+        httpx.AsyncClient(transport=sse) as client,
+        client.stream("GET", "http://ai-service/stream") as response,
+    ):
+        events = [event async for event in sse_read(response)]
+
+    assert events == [Event("log", '{"step":"fetch"}'), Event("done", '{"duration_ms":1}')]
