@@ -16,7 +16,7 @@ from django.test import AsyncClient, override_settings
 from accounts import store as store_module
 from accounts.sessions import SessionStore, sid_sign, sid_unsign
 from accounts.vault import vault_decrypt, vault_encrypt
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from ai_service.engine import (
     jql_summarize,
 )
 from ai_service.engine.text import clean, estimate_tokens
-from tests.ai_service.conftest import llm_fault, make_issue, sandbox_stats
+from tests.support import sandbox
+from tests.support.ai import make_issue
 
 
 def summarize_request(count: int, *, total: int | None = None, **fields: Any) -> SummarizeRequest:
@@ -62,12 +63,11 @@ async def test_summary_has_the_design_shape_and_stats_add_up(
     assert summary.cached is False
     assert set(cited_keys(summary)) <= {f"PAY-{n}" for n in range(1, 13)}
     assert summary.citations_removed == 0
-    assert sandbox_stats(fast_llm)["counters"]["llm_requests"] == 1
+    assert sandbox.stats(fast_llm)["counters"]["llm_requests"] == 1
 
 
-async def test_language_defaults_to_the_configured_one(
-    engine_config: EngineConfig, fast_llm: str
-) -> None:
+@pytest.mark.usefixtures("fast_llm")
+async def test_language_defaults_to_the_configured_one(engine_config: EngineConfig) -> None:
     request = summarize_request(3).model_copy(update={"language": None})
 
     summary = await jql_summarize(config=engine_config, request=request)
@@ -89,14 +89,13 @@ async def test_1500_issues_over_the_context_budget_are_map_reduced(
     assert summary.coverage.chunks > 1
     for breakdown in summary.stats.model_dump().values():
         assert sum(breakdown.values()) == 1500
-    requests = sandbox_stats(fast_llm)["counters"]["llm_requests"]
+    requests = sandbox.stats(fast_llm)["counters"]["llm_requests"]
     assert requests > summary.coverage.chunks  # the map calls, then at least one combine
     assert set(cited_keys(summary)) <= {f"PAY-{n}" for n in range(1, 1501)}
 
 
-async def test_unknown_cited_keys_are_removed_and_counted(
-    engine_config: EngineConfig, fast_llm: str
-) -> None:
+@pytest.mark.usefixtures("fast_llm")
+async def test_unknown_cited_keys_are_removed_and_counted(engine_config: EngineConfig) -> None:
     request = summarize_request(4)
     request.issues[0].description = "Details. [[sandbox:cite-unknown]]"
 
@@ -107,8 +106,9 @@ async def test_unknown_cited_keys_are_removed_and_counted(
     assert set(cited_keys(summary)) <= {"PAY-1", "PAY-2", "PAY-3", "PAY-4"}
 
 
+@pytest.mark.usefixtures("fast_llm")
 async def test_injection_in_jira_text_leaves_the_output_structure_intact(
-    engine_config: EngineConfig, fast_llm: str
+    engine_config: EngineConfig,
 ) -> None:
     request = summarize_request(3)
     request.issues[1].description = (
@@ -153,32 +153,32 @@ async def test_invalid_json_gets_one_repair_attempt(
     summary = await jql_summarize(config=engine_config, request=request)
 
     assert summary.summary != ""
-    assert sandbox_stats(fast_llm)["counters"]["llm_requests"] == 2
+    assert sandbox.stats(fast_llm)["counters"]["llm_requests"] == 2
 
 
 async def test_malformed_answers_end_in_llm_invalid_output_after_one_repair(
     engine_config: EngineConfig, fast_llm: str
 ) -> None:
-    llm_fault(fast_llm, mode="malformed")
+    sandbox.add_fault(fast_llm, "llm", mode="malformed")
 
     with pytest.raises(LLMInvalidOutput) as caught:
         await jql_summarize(config=engine_config, request=summarize_request(3))
 
     assert (caught.value.status, caught.value.code) == (502, "llm_invalid_output")
-    assert sandbox_stats(fast_llm)["counters"]["llm_requests"] == 2
+    assert sandbox.stats(fast_llm)["counters"]["llm_requests"] == 2
 
 
 async def test_llm_server_error_is_llm_unavailable_after_one_retry(
     engine_config: EngineConfig, fast_llm: str
 ) -> None:
-    llm_fault(fast_llm, mode="status", status=500)
+    sandbox.add_fault(fast_llm, "llm", mode="status", status=500)
 
     with pytest.raises(LLMUnavailable) as caught:
         await jql_summarize(config=engine_config, request=summarize_request(3))
 
     assert (caught.value.status, caught.value.code) == (502, "llm_unavailable")
     assert caught.value.detail == "The language model is unavailable."
-    assert sandbox_stats(fast_llm)["counters"]["llm_requests"] == 2
+    assert sandbox.stats(fast_llm)["counters"]["llm_requests"] == 2
 
 
 async def test_llm_down_is_llm_unavailable(engine_config: EngineConfig) -> None:
@@ -191,7 +191,7 @@ async def test_llm_down_is_llm_unavailable(engine_config: EngineConfig) -> None:
 async def test_llm_rate_limit_is_llm_rate_limited_with_retry_after_and_no_retry(
     engine_config: EngineConfig, fast_llm: str
 ) -> None:
-    llm_fault(fast_llm, mode="status", status=429, retry_after=7)
+    sandbox.add_fault(fast_llm, "llm", mode="status", status=429, retry_after=7)
 
     with pytest.raises(LLMRateLimited) as caught:
         await issue_analyze(config=engine_config, request=AnalyzeRequest(issue=make_issue(1)))
@@ -201,11 +201,11 @@ async def test_llm_rate_limit_is_llm_rate_limited_with_retry_after_and_no_retry(
         "llm_rate_limited",
         7,
     )
-    assert sandbox_stats(fast_llm)["counters"]["llm_requests"] == 1
+    assert sandbox.stats(fast_llm)["counters"]["llm_requests"] == 1
 
 
 async def test_llm_hang_is_llm_timeout(engine_config: EngineConfig, fast_llm: str) -> None:
-    llm_fault(fast_llm, mode="hang")
+    sandbox.add_fault(fast_llm, "llm", mode="hang")
     config = dataclasses.replace(engine_config, timeout_seconds=0.3)
 
     with pytest.raises(LLMTimeout) as caught:
@@ -214,8 +214,9 @@ async def test_llm_hang_is_llm_timeout(engine_config: EngineConfig, fast_llm: st
     assert (caught.value.status, caught.value.code) == (504, "llm_timeout")
 
 
+@pytest.mark.usefixtures("fast_llm")
 async def test_analysis_has_the_design_shape_and_truthful_comment_coverage(
-    engine_config: EngineConfig, fast_llm: str
+    engine_config: EngineConfig,
 ) -> None:
     config = dataclasses.replace(engine_config, context_tokens=2000)
     comments = [

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from jira_ai.settings.env import Env
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]

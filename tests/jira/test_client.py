@@ -21,17 +21,9 @@ from jira.errors import (
     JiraUnavailable,
 )
 from jira.normalize import FieldMap
-from tests.jira.conftest import (
-    ACME,
-    ALICE,
-    BRUNO,
-    GLOBEX,
-    MakeClient,
-    TokenSource,
-    add_fault,
-    jira_requests,
-    sandbox_stats,
-)
+from tests.support.ids import ACME, ALICE, BRUNO, GLOBEX
+from tests.support.jira import MakeClient, TokenSource, add_fault
+from tests.support.sandbox import jira_requests, jira_routes
 
 SEARCH = "POST /ex/jira/{cloudId}/rest/api/3/search/jql"
 COUNT = "POST /ex/jira/{cloudId}/rest/api/3/search/approximate-count"
@@ -54,7 +46,7 @@ async def test_search_pages_over_1600_issues_each_exactly_once_and_total_matches
     assert len(set(keys)) == 1600
     assert count == 1600
     assert outcome.truncated is False
-    stats = sandbox_stats(sandbox_url)
+    stats = jira_routes(sandbox_url)
     assert stats[SEARCH] == 16
     assert not any(route.endswith("/rest/api/3/search") for route in stats)
 
@@ -103,7 +95,7 @@ async def test_comments_are_newest_first_and_the_2150_comment_issue_completes(
     assert len({c.id for c in page.comments}) == 2150
     created = [c.created for c in page.comments]
     assert created == sorted(created, reverse=True)
-    assert sandbox_stats(sandbox_url)[COMMENTS] == 22
+    assert jira_routes(sandbox_url)[COMMENTS] == 22
 
 
 async def test_comments_limit_returns_the_newest_with_the_total(make_client: MakeClient) -> None:
@@ -332,7 +324,7 @@ async def test_bulk_comments_respect_the_concurrency_bound(
 
     requests = sum(max(1, math.ceil(p.total / 100)) for p in pages.values())
     assert list(pages) == keys
-    assert sandbox_stats(sandbox_url)[COMMENTS] == requests
+    assert jira_routes(sandbox_url)[COMMENTS] == requests
     assert elapsed >= math.ceil(requests / 4) * 0.05  # at most 4 requests at a time
 
 
