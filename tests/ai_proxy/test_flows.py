@@ -83,9 +83,9 @@ async def test_summary_has_the_design_shape_and_stats_add_up(
     assert summary["language"] == "en"
     assert summary["cached"] is False
     assert summary["provider"] == "ollama"
-    assert cited(summary, "highlights", "risks", "blockers", "next_steps") <= await search_keys(
-        client, "project = PAY", 40
-    )
+    keys = cited(summary, "highlights", "risks", "blockers", "next_steps")
+    assert keys != set()
+    assert keys <= await search_keys(client, "project = PAY", 40)
 
 
 @pytest.mark.parametrize("server", MODES, indirect=True)
@@ -105,7 +105,7 @@ async def test_analysis_of_the_injection_issue_keeps_its_structure(
     assert set(analysis["acceptance_criteria"]) == {"present", "assessment", "gaps"}
     assert analysis["coverage"] == {"comments_analyzed": 49, "comments_total": 49}
     assert all(isinstance(q, str) for q in analysis["open_questions"])
-    assert cited(analysis, "risks", "blockers", "next_actions") <= {"PAY-8"}
+    assert cited(analysis, "risks", "blockers", "next_actions") == {"PAY-8"}
 
 
 @pytest.mark.usefixtures("fast_llm")
