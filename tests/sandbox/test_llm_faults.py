@@ -218,20 +218,28 @@ async def test_completed_requests_are_not_counted_as_cancelled(llm_url: str) -> 
 async def test_stream_chunks_arrive_over_time_at_the_set_pace(sandbox_url: str) -> None:
     sandbox.llm_pace(sandbox_url, tokens_per_second=40, first_token_ms=100)
     client = AsyncOpenAI(base_url=f"{sandbox_url}/v1", api_key="sk-test", max_retries=0)
-    arrivals: list[float] = []
+    contents = 0
+    writing_at_first = None
 
-    started = time.monotonic()
     stream = await client.chat.completions.create(
         model="gpt-4o-mini", messages=MESSAGES, stream=True
     )
     async for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
-            arrivals.append(time.monotonic() - started)
+            contents += 1
+            if contents == 1:
+                writing_at_first = sandbox.llm_active(sandbox_url)
 
-    expected_span = (len(arrivals) - 1) / 40
-    assert arrivals[0] >= 0.1
-    assert arrivals[-1] - arrivals[0] >= 0.8 * expected_span
-    assert expected_span > 0.5
+    # The first piece reached the SDK while the sandbox was still writing the rest...
+    assert writing_at_first == 1
+    # ...which it wrote at the set pace, as its own clock kept it: the first after 100 ms, the
+    # last (contents - 1) / 40 s later, give or take the ticks it groups writes by.
+    timing = sandbox.llm_state(sandbox_url)["last_stream"]
+    expected_span_ms = (contents - 1) / 40 * 1000
+    assert timing["pieces"] == contents
+    assert timing["first_write_ms"] >= 100
+    assert timing["last_write_ms"] - timing["first_write_ms"] >= 0.8 * expected_span_ms
+    assert expected_span_ms > 500
 
 
 async def test_pace_control_is_shown_and_restored_by_reset(sandbox_url: str) -> None:
