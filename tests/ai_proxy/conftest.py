@@ -4,7 +4,8 @@ trace propagation. Every process comes from ``server_factory`` (once per session
 ``api_server`` (local engine), ``remote_api`` (through a traced ai-service, tracing on in both),
 ``canary_api`` (50% of accounts to ai-service), ``tight_api`` (local engine with a short LLM
 timeout, a small context, a small quota, one stream, a small body cap, fast keepalives),
-``tight_remote_api`` (through an ai-service with a short LLM timeout and a small context) and
+``tight_remote_api`` (through an ai-service with a short LLM timeout, a small context and fast
+keepalives) and
 ``orphan_api`` (its ai-service does not listen). A test over several of them takes ``server``,
 parametrized indirectly by fixture name.
 """
@@ -70,7 +71,9 @@ def tight_api(server_factory: ServerFactory) -> ServerProcess:
 
 @pytest.fixture(scope="session")
 def tight_remote_api(server_factory: ServerFactory) -> ServerProcess:
-    service = server_factory.ai_service(LLM_TIMEOUT_SECONDS="1", LLM_CONTEXT_TOKENS="2000")
+    service = server_factory.ai_service(
+        LLM_TIMEOUT_SECONDS="1", LLM_CONTEXT_TOKENS="2000", AI_KEEPALIVE_SECONDS="0.2"
+    )
     return server_factory.api(AI_SERVICE_URL=service.url, AI_USER_REQUESTS_PER_MINUTE="1000")
 
 

@@ -143,6 +143,24 @@ async def test_a_missing_issue_is_an_error_event_after_the_first_bytes(
     assert stream.ids() == [1, 2]
 
 
+async def test_ai_service_keepalives_are_not_relayed_as_events(
+    tight_remote_api: ServerProcess, signed_in: SignIn, sandbox_url: str
+) -> None:
+    client = await signed_in(tight_remote_api, ALICE)  # its ai-service keeps alive every 0.2 s
+    sandbox.llm_pace(sandbox_url, tokens_per_second=50_000, first_token_ms=700)
+
+    async with client.stream("POST", URL, json={"issue_key": "PAY-3"}) as answer:
+        stream = await read_events(answer)
+
+    # The model's first token came 0.7 s after the sections began: ai-service kept the stream
+    # alive meanwhile, and the API relayed events only (never an event of no name or data).
+    assert sandbox.llm_state(sandbox_url)["last_stream"]["first_write_ms"] >= 700
+    assert {e.event for e in stream.events} == {"log", "delta", "result", "done"}
+    assert "event: message" not in stream.lines
+    assert "data: " not in stream.lines
+    assert stream.ids() == list(range(1, len(stream.events) + 1))
+
+
 @pytest.mark.usefixtures("fast_llm")
 async def test_cheap_checks_of_the_stream_are_http_statuses(
     api_server: ServerProcess, signed_in: SignIn
