@@ -205,7 +205,7 @@ def _prepare(sandbox_url: str) -> str:
 
 
 def run() -> dict[str, Any]:
-    from tests.servers import start_sandbox
+    from tests.support.servers import start_sandbox
 
     sandbox = start_sandbox()
     try:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.servers import start_daphne
+from tests.support.servers import start_daphne
 
 REQUESTS = 3000
 CONCURRENCY = 20

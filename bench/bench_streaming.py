@@ -180,7 +180,7 @@ class Pair:
 
 
 def start_pair(sandbox_url: str, llm_url: str, database: str, client_id: str) -> Pair:
-    from tests.servers import start_api, start_daphne
+    from tests.support.servers import start_api, start_daphne
 
     env = _env(sandbox_url, llm_url, database)
     ai_service = start_daphne(
@@ -341,7 +341,7 @@ async def _rps(client_factory: Any) -> dict[str, Any]:
 
 
 async def _measure(sandbox_url: str, database: str) -> dict[str, Any]:
-    from tests.signin import sign_in
+    from tests.support.signin import sign_in
 
     raw: dict[str, Any] = {}
     tap = Tap(sandbox_url)
@@ -411,7 +411,7 @@ async def _measure(sandbox_url: str, database: str) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    from tests.servers import start_sandbox
+    from tests.support.servers import start_sandbox
 
     sandbox = start_sandbox()
     workdir = tempfile.mkdtemp(prefix="bench-streaming-")

@@ -64,6 +64,11 @@ async def sse_read(response: httpx.Response) -> AsyncGenerator[Event, None]:
     events = EventSource(response).aiter_sse()
     try:
         async for sse in events:
+            if not sse.data:
+                # httpx-sse 0.4 dispatches an empty event at the blank line that ends a comment
+                # once an id was seen (every keepalive after the first event); WHATWG's parser
+                # dispatches nothing for an empty data buffer, and none of our events is empty.
+                continue
             yield Event(sse.event, sse.data)
     finally:
         await events.aclose()

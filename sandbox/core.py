@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import operator
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -55,11 +56,49 @@ class Fault:
         return self.path_regex is None or re.search(self.path_regex, path) is not None
 
 
+class Counters(Counter[str]):
+    """Named counters that wake whoever waits on them (``GET /_sandbox/stats?wait_for=``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed = asyncio.Event()
+
+    def __setitem__(self, key: str, value: int) -> None:
+        super().__setitem__(key, value)
+        self.notify()
+
+    def notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def changed(self) -> None:
+        await self._changed.wait()
+
+
+@dataclass
+class RouteTiming:
+    """What the sandbox itself observed of one route's requests, so that tests prove timing by
+    the peer's account (the test's own clock runs with whatever load the machine has)."""
+
+    in_flight: int = 0
+    max_in_flight: int = 0
+    last_arrival: float | None = None
+    last_gap_ms: float | None = None  # between the last two arrivals
+
+    def arrive(self, now: float) -> None:
+        if self.last_arrival is not None:
+            self.last_gap_ms = (now - self.last_arrival) * 1000
+        self.last_arrival = now
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+
 @dataclass
 class SandboxState:
     config: SandboxConfig
     routes: Counter[str] = field(default_factory=Counter)
-    counters: Counter[str] = field(default_factory=Counter)
+    counters: Counters = field(default_factory=Counters)
+    timing: dict[str, RouteTiming] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -81,6 +120,8 @@ class SandboxState:
     def reset(self) -> None:
         self.routes.clear()
         self.counters.clear()
+        self.counters.notify()
+        self.timing.clear()
         self.faults.clear()
         for hook in self.reset_hooks:
             hook()
@@ -133,9 +174,17 @@ async def count_routes(
 ) -> web.StreamResponse:
     resource = request.match_info.route.resource
     template = resource.canonical if resource is not None else request.path
-    if not template.startswith("/_sandbox"):
-        state_of(request).routes[f"{request.method} {template}"] += 1
-    return await handler(request)
+    if template.startswith("/_sandbox"):
+        return await handler(request)
+    state = state_of(request)
+    route = f"{request.method} {template}"
+    state.routes[route] += 1
+    timing = state.timing.setdefault(route, RouteTiming())
+    timing.arrive(asyncio.get_running_loop().time())
+    try:
+        return await handler(request)
+    finally:
+        timing.in_flight -= 1
 
 
 def _bad(detail: str) -> web.Response:
@@ -171,17 +220,70 @@ async def delete_faults(request: web.Request) -> web.Response:
     return web.json_response({"deleted": True})
 
 
+_CONDITION = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|==|>|<)\s*(\d+)\s*$")
+_OPERATORS: dict[str, Callable[[int, int], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+MAX_WAIT_SECONDS = 60.0
+Condition = Callable[[Counter[str]], bool]
+
+
+def _condition(name: str, test: Callable[[int, int], bool], value: int) -> Condition:
+    return lambda counters: test(counters[name], value)
+
+
+def _conditions(spec: str) -> list[Condition]:
+    """``llm_cancelled>=4,refreshes==1``: each a test on one counter."""
+    conditions = []
+    for part in spec.split(","):
+        match = _CONDITION.match(part)
+        if match is None:
+            raise ValueError(f"bad condition {part!r}: expected NAME(>=|<=|==|>|<)INTEGER")
+        name, op, value = match.groups()
+        conditions.append(_condition(name, _OPERATORS[op], int(value)))
+    return conditions
+
+
+def _stats_body(state: SandboxState) -> dict[str, Any]:
+    return {
+        "routes": dict(state.routes),
+        "tokens_issued": state.counters["tokens_issued"],
+        "refreshes": state.counters["refreshes"],
+        "llm_cancelled": state.counters["llm_cancelled"],
+        "counters": dict(state.counters),
+        "max_in_flight": {route: t.max_in_flight for route, t in state.timing.items()},
+        "last_gap_ms": {
+            route: t.last_gap_ms for route, t in state.timing.items() if t.last_gap_ms is not None
+        },
+    }
+
+
 async def get_stats(request: web.Request) -> web.Response:
+    """The counters; with ``wait_for=COND[,COND...]`` (and ``timeout=S``, default 10), answered
+    once every condition holds (200), or at the timeout with 408: a test waits on the sandbox's
+    own events instead of polling it."""
     state = state_of(request)
-    return web.json_response(
-        {
-            "routes": dict(state.routes),
-            "tokens_issued": state.counters["tokens_issued"],
-            "refreshes": state.counters["refreshes"],
-            "llm_cancelled": state.counters["llm_cancelled"],
-            "counters": dict(state.counters),
-        }
-    )
+    spec = request.query.get("wait_for")
+    if spec is None:
+        return web.json_response(_stats_body(state))
+    try:
+        conditions = _conditions(spec)
+        timeout = float(request.query.get("timeout", "10"))
+    except ValueError as exc:
+        return _bad(str(exc))
+    if not 0 <= timeout <= MAX_WAIT_SECONDS:
+        return _bad(f"timeout must be between 0 and {MAX_WAIT_SECONDS:g} seconds")
+    try:
+        async with asyncio.timeout(timeout):
+            while not all(holds(state.counters) for holds in conditions):
+                await state.counters.changed()
+    except TimeoutError:
+        return web.json_response(_stats_body(state), status=408)
+    return web.json_response(_stats_body(state))
 
 
 async def post_reset(request: web.Request) -> web.Response:

@@ -1,15 +1,20 @@
-"""Session-wide real peers: the sandbox (Atlassian + LLM stand-ins) and helpers to reach it."""
+"""Session-wide real peers: the sandbox (Atlassian + LLM stand-ins), the API and ai-service
+under Daphne (one process per distinct configuration, from ``server_factory``), signed-in
+clients. Helpers the suites import live in ``tests.support``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.servers import ServerProcess, start_api, start_daphne, start_sandbox
+from tests.support import sandbox
+from tests.support.ids import AI_SHARED_SECRET
+from tests.support.servers import ServerFactory, ServerProcess, start_sandbox
+from tests.support.signin import SignIn, sign_in
 
 
 @pytest.fixture(scope="session")
@@ -23,8 +28,15 @@ def sandbox_server() -> Iterator[ServerProcess]:
 @pytest.fixture
 def sandbox_url(sandbox_server: ServerProcess) -> str:
     """The sandbox's base URL, reset (faults, counters, tokens) before each test that uses it."""
-    httpx.post(sandbox_server.url + "/_sandbox/reset", timeout=5).raise_for_status()
+    sandbox.reset(sandbox_server.url)
     return sandbox_server.url
+
+
+@pytest.fixture
+def fast_llm(sandbox_url: str) -> str:
+    """The sandbox's LLM at a pace that costs the tests no time (what a test waits on, it sets)."""
+    sandbox.llm_pace(sandbox_url, tokens_per_second=50_000, first_token_ms=0)
+    return sandbox_url
 
 
 def _database_url_for_subprocesses() -> dict[str, str]:
@@ -72,22 +84,22 @@ def api_database(
                     keepdb=django_db_keepdb,
                 )
             environment = _database_url_for_subprocesses()
-            connections.close_all()  # this thread ends here; its connections must not linger
+            connections.close_all()  # none stays open while the processes use the database
             return created, environment
 
-    # A test may first ask for a server from inside its coroutine (getfixturevalue): Django's
-    # database calls refuse a thread with a running event loop, so they run in a thread apart.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        created, environment = pool.submit(setup).result()
-    yield environment
-    if created is not None and not django_db_keepdb:
+    # Django's database calls refuse a thread whose event loop runs (sync Playwright runs one in
+    # this thread, and so does a coroutine that asks for a fixture): they run in a thread apart,
+    # the same one at teardown (a connection serves only the thread that made it).
+    with ThreadPoolExecutor(max_workers=1) as database_thread:
+        created, environment = database_thread.submit(setup).result()
+        yield environment
+        if created is not None and not django_db_keepdb:
 
-        def teardown() -> None:
-            with django_db_blocker.unblock():
-                teardown_databases(created, verbosity=0)
+            def teardown() -> None:
+                with django_db_blocker.unblock():
+                    teardown_databases(created, verbosity=0)
 
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(teardown).result()
+            database_thread.submit(teardown).result()
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +116,7 @@ def api_env(sandbox_server: ServerProcess, api_database: dict[str, str]) -> dict
         "OLLAMA_BASE_URL": sandbox_server.url,
         "OPENAI_BASE_URL": sandbox_server.url + "/v1",
         "LLM_PROVIDER": "ollama",
-        "AI_SHARED_SECRET": "test-shared-secret-1",
+        "AI_SHARED_SECRET": AI_SHARED_SECRET,
         "TOKEN_ENCRYPTION_KEY": "",
         "NO_PROXY": "127.0.0.1,localhost",
         **api_database,
@@ -112,36 +124,48 @@ def api_env(sandbox_server: ServerProcess, api_database: dict[str, str]) -> dict
 
 
 @pytest.fixture(scope="session")
-def api_server(api_env: dict[str, str]) -> Iterator[ServerProcess]:
-    """The public API under real Daphne, once per session, with an OAuth client registered for it
-    in the sandbox (its redirect URI carries the port, known before start)."""
-    server = start_api(api_env, client_id="jira-ai-tests")
-    yield server
-    server.stop()
+def server_factory(api_env: dict[str, str]) -> Iterator[ServerFactory]:
+    """Starts an API or ai-service process once per distinct configuration (settings over
+    ``api_env``), each with its own OAuth client in the sandbox; stops them all at the end."""
+    factory = ServerFactory(api_env)
+    yield factory
+    factory.stop_all()
 
 
 @pytest.fixture(scope="session")
-def ai_service_server(api_env: dict[str, str]) -> Iterator[ServerProcess]:
-    """ai-service under real Daphne, once per session."""
-    env = {**api_env, "DJANGO_SETTINGS_MODULE": "ai_service.settings"}
-    server = start_daphne("ai_service.asgi:application", env)
-    yield server
-    server.stop()
+def api_server(server_factory: ServerFactory) -> ServerProcess:
+    """The public API with the local engine (OAuth client ``jira-ai-tests``)."""
+    return server_factory.api()
+
+
+@pytest.fixture(scope="session")
+def ai_service_server(server_factory: ServerFactory) -> ServerProcess:
+    return server_factory.ai_service()
 
 
 @pytest.fixture
-async def sign_in_as(api_server: ServerProcess) -> Any:
-    """``client = await sign_in_as("712020:alice-0001", cloud_id=None)``: a real sign-in on the
-    session's API server (tests/signin.py); every client is closed at teardown."""
-    from tests.signin import sign_in
-
+async def signed_in(sandbox_url: str) -> AsyncIterator[SignIn]:
+    """``client = await signed_in(server, ALICE, cloud_id=None)``: a real sign-in on ``server``
+    (after the sandbox reset, which forgets earlier tokens); clients closed at teardown."""
     clients: list[httpx.AsyncClient] = []
 
-    async def _sign_in(account_id: str, cloud_id: str | None = None) -> httpx.AsyncClient:
-        client = await sign_in(api_server.url, account_id, cloud_id)
+    async def _sign_in(
+        server: ServerProcess, account_id: str, cloud_id: str | None = None
+    ) -> httpx.AsyncClient:
+        client = await sign_in(server.url, account_id, cloud_id)
         clients.append(client)
         return client
 
     yield _sign_in
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+def sign_in_as(api_server: ServerProcess, signed_in: SignIn) -> SignIn:
+    """``client = await sign_in_as(ALICE, cloud_id=None)``: ``signed_in`` on ``api_server``."""
+
+    async def _sign_in(account_id: str, cloud_id: str | None = None) -> httpx.AsyncClient:
+        return await signed_in(api_server, account_id, cloud_id)
+
+    return _sign_in

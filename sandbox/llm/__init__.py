@@ -40,8 +40,9 @@ Pace
   ``--llm-tokens-per-second`` (200) and ``--llm-first-token-ms`` (20): stream chunks (~one word or
   five characters) are due at start + first-token delay + i / rate; a non-streamed answer waits the
   same total. ``POST /_sandbox/llm {"tokens_per_second": N, "first_token_ms": M}`` changes it at
-  runtime, ``GET /_sandbox/llm`` shows it with ``active_streams``; ``POST /_sandbox/reset`` restores
-  the CLI values.
+  runtime, ``GET /_sandbox/llm`` shows it with ``active_streams`` and ``last_stream`` (when the
+  last streamed answer's pieces were written, by the sandbox's clock); ``POST /_sandbox/reset``
+  restores the CLI values.
 
 Faults (target ``llm``)
   ``status``: the vendor's error body (429: ``Retry-After``, plus ``retry-after-ms`` on OpenAI);
@@ -53,7 +54,8 @@ Faults (target ``llm``)
 Stats
   ``counters["llm_requests"]`` (chat requests), ``counters["llm_cancelled"]`` (the client went away
   before the end of the response, counted once per request; also ``llm_cancelled`` at the top of
-  ``GET /_sandbox/stats``).
+  ``GET /_sandbox/stats``). ``GET /_sandbox/llm/requests``: the chat requests received since the
+  reset (vendor, model, stream, messages; the last 50), for tests that check what a prompt held.
 """
 
 from sandbox.llm.routes import setup

@@ -15,8 +15,9 @@ import itertools
 import json
 import re
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -48,6 +49,18 @@ SCHEMA_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 BASE_TICK_SECONDS = 0.025
 TICK_STREAMS = 100
 CUT_GRACE_SECONDS = 5.0
+RECEIVED_KEPT = 50
+
+
+@dataclass
+class StreamTiming:
+    """When the sandbox wrote the pieces of one streamed answer, in ms after the request began:
+    the pace as the sandbox kept it, whatever the client's load did to its reading."""
+
+    pieces: int
+    writes: int = 0
+    first_write_ms: float | None = None
+    last_write_ms: float | None = None
 
 
 @dataclass
@@ -57,6 +70,9 @@ class LlmState:
     first_token_ms: int | None = None
     active: int = 0
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # The chat requests received (the newest last), for tests that check what a prompt carried.
+    received: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECEIVED_KEPT))
+    last_stream: StreamTiming | None = None
 
     def pace(self) -> tuple[float, float]:
         """(tokens per second, first-token delay in seconds): runtime override or CLI values."""
@@ -70,6 +86,8 @@ class LlmState:
     def reset(self) -> None:
         self.tokens_per_second = None
         self.first_token_ms = None
+        self.received.clear()
+        self.last_stream = None
 
     def tick(self) -> float:
         return BASE_TICK_SECONDS * max(1.0, self.active / TICK_STREAMS)
@@ -369,6 +387,7 @@ async def _paced_write(
     tps, first = llm.pace()
     loop = asyncio.get_running_loop()
     i, n = 0, len(events)
+    timing = llm.last_stream = StreamTiming(pieces=n)
     while i < n:
         due = start + first + i / tps
         now = loop.time()
@@ -383,6 +402,11 @@ async def _paced_write(
         if j == n and final is not None:
             batch += final()
         await resp.write(batch)
+        written_ms = (loop.time() - start) * 1000
+        if timing.first_write_ms is None:
+            timing.first_write_ms = written_ms
+        timing.last_write_ms = written_ms
+        timing.writes += 1
         i = j
     if n == 0 and final is not None:
         await resp.write(final())
@@ -595,6 +619,14 @@ async def _serve(request: web.Request, chat: ChatRequest) -> web.StreamResponse:
     sandbox = state_of(request)
     llm = request.app[LLM_KEY]
     outcome = Outcome()
+    llm.received.append(
+        {
+            "vendor": chat.vendor,
+            "model": chat.model,
+            "stream": chat.stream,
+            "messages": chat.messages,
+        }
+    )
     llm.active += 1
     try:
         error_body = openai_fault_body if chat.vendor == "openai" else ollama_fault_body
@@ -704,11 +736,17 @@ def _pace_view(llm: LlmState) -> dict[str, Any]:
         "first_token_ms": round(first * 1000),
         "active_streams": llm.active,
         "models": list(MODELS),
+        "last_stream": asdict(llm.last_stream) if llm.last_stream is not None else None,
     }
 
 
 async def get_llm_control(request: web.Request) -> web.Response:
     return web.json_response(_pace_view(request.app[LLM_KEY]))
+
+
+async def get_llm_requests(request: web.Request) -> web.Response:
+    """The chat requests received since the last reset (the newest last, at most 50)."""
+    return web.json_response({"requests": list(request.app[LLM_KEY].received)})
 
 
 async def post_llm_control(request: web.Request) -> web.Response:
@@ -748,3 +786,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/tags", ollama_tags)
     app.router.add_get("/_sandbox/llm", get_llm_control)
     app.router.add_post("/_sandbox/llm", post_llm_control)
+    app.router.add_get("/_sandbox/llm/requests", get_llm_requests)

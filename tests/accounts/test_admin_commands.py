@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from django.test import Client, override_settings
 
 from accounts.sessions import SessionStore
-from tests.servers import ServerProcess, free_port
+from tests.support.servers import ServerProcess, free_port
 
 
 def _signed_in_session(account_id: str, name: str) -> str:

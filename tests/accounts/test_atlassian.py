@@ -12,8 +12,8 @@ from accounts.atlassian import AccessibleResource, AtlassianAuthClient, TokenGra
 from accounts.errors import AtlassianReauthRequired, AtlassianUnavailable
 from sandbox.atlassian.data import ACME, ALICE, GLOBEX
 from sandbox.atlassian.oauth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI
-from tests.servers import free_port
-from tests.signin import query_of
+from tests.support.servers import free_port
+from tests.support.signin import query_of
 
 SCOPES = "read:jira-work read:jira-user offline_access"
 

@@ -8,8 +8,8 @@ import httpx
 import redis
 
 from sandbox.atlassian.data import ACME, ALICE, BRUNO, GLOBEX
-from tests.servers import ServerProcess
-from tests.signin import dance_begin, dance_consent, query_of, sign_in
+from tests.support.servers import ServerProcess
+from tests.support.signin import dance_begin, dance_consent, query_of, sign_in
 
 
 def _redis() -> redis.Redis:

@@ -16,7 +16,7 @@ from django.apps import apps
 from django.core import serializers
 
 from sandbox.atlassian.data import ACME, ALICE, CHLOE, GLOBEX
-from tests.servers import ServerProcess, free_port, start_daphne
+from tests.support.servers import ServerProcess, free_port, start_daphne
 
 MYSELF = "/debug/atlassian/myself"
 # What the sandbox issues: access and refresh tokens, authorization codes. (Its dataset also holds

@@ -9,9 +9,11 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
-from tests.ai_proxy.conftest import ALICE, SignIn
-from tests.servers import ROOT, ServerProcess
+from tests.support.ids import ALICE
+from tests.support.servers import ROOT, ServerProcess
+from tests.support.signin import SignIn
 
 
 def live_sid(client: httpx.AsyncClient) -> str:
@@ -40,8 +42,9 @@ def manage(api_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
     )
 
 
+@pytest.mark.usefixtures("fast_llm")
 async def test_summarize_jql_prints_the_api_json(
-    api_server: ServerProcess, api_env: dict[str, str], signed_in: SignIn, fast_llm: str
+    api_server: ServerProcess, api_env: dict[str, str], signed_in: SignIn
 ) -> None:
     client = await signed_in(api_server, ALICE)
     from_api = (
@@ -52,7 +55,8 @@ async def test_summarize_jql_prints_the_api_json(
         api_env,
         "summarize_jql",
         "project = MOB",
-        f"--session={live_sid(client)}",  # a session id may start with "-"
+        "--session",  # the id is hex (accounts/sessions.py): never taken for an option
+        live_sid(client),
         "--max-issues",
         "10",
         "--json",
@@ -63,8 +67,9 @@ async def test_summarize_jql_prints_the_api_json(
     assert printed == {**from_api, "cached": True}
 
 
+@pytest.mark.usefixtures("fast_llm")
 async def test_analyze_issue_streams_the_text_as_it_comes(
-    api_server: ServerProcess, api_env: dict[str, str], signed_in: SignIn, fast_llm: str
+    api_server: ServerProcess, api_env: dict[str, str], signed_in: SignIn
 ) -> None:
     client = await signed_in(api_server, ALICE)
 
@@ -72,7 +77,8 @@ async def test_analyze_issue_streams_the_text_as_it_comes(
         api_env,
         "analyze_issue",
         "PAY-8",
-        f"--session={live_sid(client)}",  # a session id may start with "-"
+        "--session",  # the id is hex (accounts/sessions.py): never taken for an option
+        live_sid(client),
         "--stream",
         "--language",
         "en",
@@ -91,8 +97,9 @@ async def test_analyze_issue_streams_the_text_as_it_comes(
     assert lines[-1].startswith("# done in ")
 
 
+@pytest.mark.usefixtures("fast_llm")
 async def test_analyze_issue_prints_the_json_and_refuses_unknown_sessions(
-    api_server: ServerProcess, api_env: dict[str, str], signed_in: SignIn, fast_llm: str
+    api_server: ServerProcess, api_env: dict[str, str], signed_in: SignIn
 ) -> None:
     client = await signed_in(api_server, ALICE)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
@@ -14,32 +13,22 @@ import pytest
 from django.core import signing
 
 from ai_service.contract.tokens import SALT, service_token_issue
-from tests.ai_service.conftest import (
-    SECRET,
-    bearer,
-    issues_payload,
-    llm_pace,
-    make_issue,
-    sse_read,
-    wait_until,
-)
-from tests.servers import ServerProcess, start_daphne
+from tests.support import sandbox
+from tests.support.ai import bearer, issues_payload, make_issue
+from tests.support.ids import AI_SHARED_SECRET
+from tests.support.servers import ServerFactory, ServerProcess
+from tests.support.sse import read_events
 
 
 @pytest.fixture(scope="module")
-def capped_server(api_env: dict[str, str]) -> Iterator[ServerProcess]:
+def capped_server(server_factory: ServerFactory) -> ServerProcess:
     """A second ai-service: one stream at most, keepalives every 0.2 s, two verifying keys."""
-    env = {
-        **api_env,
-        "DJANGO_SETTINGS_MODULE": "ai_service.settings",
-        "AI_MAX_STREAMS": "1",
-        "AI_KEEPALIVE_SECONDS": "0.2",
-        "AI_SHARED_SECRET": f"new-secret-2,{SECRET}",
-        "AI_MAX_BODY_BYTES": "20000",
-    }
-    server = start_daphne("ai_service.asgi:application", env)
-    yield server
-    server.stop()
+    return server_factory.ai_service(
+        AI_MAX_STREAMS="1",
+        AI_KEEPALIVE_SECONDS="0.2",
+        AI_SHARED_SECRET=f"new-secret-2,{AI_SHARED_SECRET}",
+        AI_MAX_BODY_BYTES="20000",
+    )
 
 
 def summarize_body(count: int = 5) -> dict[str, Any]:
@@ -65,7 +54,7 @@ def analyze_body() -> dict[str, Any]:
 def test_summarize_answers_the_summary_json(
     ai_service_server: ServerProcess, sandbox_url: str
 ) -> None:
-    llm_pace(sandbox_url, tokens_per_second=50_000)
+    sandbox.llm_pace(sandbox_url, tokens_per_second=50_000)
 
     response = httpx.post(
         ai_service_server.url + "/ai/summarize-jql",
@@ -84,13 +73,15 @@ def test_summarize_answers_the_summary_json(
         "llama3.1:8b",
         False,
     )
-    assert {i["issue_key"] for i in body["highlights"]} <= {f"PAY-{n}" for n in range(1, 6)}
+    cited = [i["issue_key"] for i in body["highlights"]]
+    assert cited != []
+    assert set(cited) <= {f"PAY-{n}" for n in range(1, 6)}
 
 
 def test_analyze_answers_the_analysis_json(
     ai_service_server: ServerProcess, sandbox_url: str
 ) -> None:
-    llm_pace(sandbox_url, tokens_per_second=50_000)
+    sandbox.llm_pace(sandbox_url, tokens_per_second=50_000)
 
     response = httpx.post(
         ai_service_server.url + "/ai/analyze-issue",
@@ -110,11 +101,7 @@ def test_analyze_answers_the_analysis_json(
 def test_an_llm_fault_is_its_status_and_code(
     ai_service_server: ServerProcess, sandbox_url: str
 ) -> None:
-    httpx.post(
-        sandbox_url + "/_sandbox/faults",
-        json={"target": "llm", "mode": "status", "status": 429, "retry_after": 11},
-        timeout=5,
-    )
+    sandbox.add_fault(sandbox_url, "llm", mode="status", status=429, retry_after=11)
 
     response = httpx.post(
         ai_service_server.url + "/ai/analyze-issue",
@@ -170,7 +157,7 @@ def test_body_over_the_limit_is_413(capped_server: ServerProcess) -> None:
         {
             "Authorization": "Bearer "
             + signing.dumps(
-                {"aud": "public-api", "sub": "acc-1", "jti": "x"}, key=SECRET, salt=SALT
+                {"aud": "public-api", "sub": "acc-1", "jti": "x"}, key=AI_SHARED_SECRET, salt=SALT
             )
         },
     ],
@@ -195,7 +182,7 @@ def test_bad_service_tokens_are_401(
 
 def test_an_expired_service_token_is_401(ai_service_server: ServerProcess) -> None:
     with mock.patch("django.core.signing.time.time", return_value=time.time() - 3600):
-        token = service_token_issue(account_id="acc-1", secrets=[SECRET])
+        token = service_token_issue(account_id="acc-1", secrets=[AI_SHARED_SECRET])
 
     response = httpx.post(
         ai_service_server.url + "/ai/analyze-issue",
@@ -209,7 +196,7 @@ def test_an_expired_service_token_is_401(ai_service_server: ServerProcess) -> No
 
 
 def test_rotated_keys_all_verify(capped_server: ServerProcess, sandbox_url: str) -> None:
-    llm_pace(sandbox_url, tokens_per_second=50_000)
+    sandbox.llm_pace(sandbox_url, tokens_per_second=50_000)
 
     codes = [
         httpx.post(
@@ -218,37 +205,39 @@ def test_rotated_keys_all_verify(capped_server: ServerProcess, sandbox_url: str)
             headers=bearer(secret=secret),
             timeout=10,
         ).status_code
-        for secret in ("new-secret-2", SECRET, "retired-secret-0")
+        for secret in ("new-secret-2", AI_SHARED_SECRET, "retired-secret-0")
     ]
 
     assert codes == [200, 200, 401]
 
 
-def test_the_stream_sends_events_with_sse_headers(
+async def test_the_stream_sends_events_with_sse_headers(
     ai_service_server: ServerProcess, sandbox_url: str
 ) -> None:
-    llm_pace(sandbox_url, tokens_per_second=5_000)
+    sandbox.llm_pace(sandbox_url, tokens_per_second=5_000)
 
-    with httpx.stream(
-        "POST",
-        ai_service_server.url + "/ai/analyze-issue/stream",
-        json=analyze_body(),
-        headers=bearer(),
-        timeout=10,
-    ) as response:
-        lines = list(response.iter_lines())
+    async with (
+        httpx.AsyncClient(timeout=10) as client,
+        client.stream(
+            "POST",
+            ai_service_server.url + "/ai/analyze-issue/stream",
+            json=analyze_body(),
+            headers=bearer(),
+        ) as response,
+    ):
+        stream = await read_events(response)
 
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/event-stream"
     assert response.headers["Cache-Control"] == "no-cache"
     assert response.headers["X-Accel-Buffering"] == "no"
     assert "Content-Encoding" not in response.headers
-    assert lines[0] == ": ok"
-    events = [e for e in sse_read(lines) if e.comment is None]
+    assert stream.lines[0] == ": ok"
+    events = stream.events
     assert [e.event for e in events][:2] == ["log", "log"]
     assert events[-1].event == "done"
-    assert [int(e.id or 0) for e in events] == list(range(1, len(events) + 1))
-    assert sorted(json.loads(e.data)["section"] for e in events if e.event == "result") == [
+    assert stream.ids() == list(range(1, len(events) + 1))
+    assert sorted(d["section"] for d in stream.data("result")) == [
         "acceptance_criteria",
         "next_actions",
         "risks_blockers",
@@ -267,7 +256,7 @@ def test_the_stream_needs_a_token(ai_service_server: ServerProcess) -> None:
 def test_stream_cap_answers_503_and_frees_the_slot_on_disconnect(
     capped_server: ServerProcess, sandbox_url: str
 ) -> None:
-    llm_pace(sandbox_url, tokens_per_second=5, first_token_ms=600)
+    sandbox.llm_pace(sandbox_url, tokens_per_second=5, first_token_ms=600)
     url = capped_server.url + "/ai/analyze-issue/stream"
     with httpx.stream("POST", url, json=analyze_body(), headers=bearer(), timeout=10) as first:
         lines = first.iter_lines()
@@ -288,10 +277,8 @@ def test_stream_cap_answers_503_and_frees_the_slot_on_disconnect(
                 break
         assert ": keepalive" in seen
 
-    assert wait_until(
-        lambda: httpx.get(sandbox_url + "/_sandbox/stats", timeout=5).json()["llm_cancelled"] >= 4
-    )
-    llm_pace(sandbox_url, tokens_per_second=50_000)
+    sandbox.wait_for(sandbox_url, "llm_cancelled>=4")
+    sandbox.llm_pace(sandbox_url, tokens_per_second=50_000)
     third = httpx.post(url, json=analyze_body(), headers=bearer(), timeout=10)
     assert third.status_code == 200
 
@@ -310,7 +297,7 @@ def test_docs_and_openapi_are_served(ai_service_server: ServerProcess) -> None:
 def test_metrics_count_requests_and_tokens(
     ai_service_server: ServerProcess, sandbox_url: str
 ) -> None:
-    llm_pace(sandbox_url, tokens_per_second=50_000)
+    sandbox.llm_pace(sandbox_url, tokens_per_second=50_000)
     httpx.post(
         ai_service_server.url + "/ai/summarize-jql",
         json=summarize_body(2),

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from ai_service.contract.events import DeltaData, LogData, error_event
 from ai_service.contract.schemas import STREAM_SECTIONS, AnalyzeRequest
 from ai_service.engine import EngineConfig, LLMRateLimited, issue_analyze_stream
-from core.sse import Event, EventStream, sse_body, sse_frame
-from tests.ai_service.conftest import llm_fault, llm_pace, make_issue, sandbox_stats, wait_until
+from core.sse import Event, EventStream, sse_body, sse_frame, sse_read
+from tests.support import sandbox
+from tests.support.ai import make_issue
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,8 @@ async def _enumerate(stream: Any) -> Any:
         index += 1
 
 
-async def test_events_come_in_order_with_increasing_ids(
-    engine_config: EngineConfig, fast_llm: str
-) -> None:
+@pytest.mark.usefixtures("fast_llm")
+async def test_events_come_in_order_with_increasing_ids(engine_config: EngineConfig) -> None:
     events = await collect(engine_config, AnalyzeRequest(issue=make_issue(3), language="en"))
 
     names = [e.event for e in events]
@@ -67,15 +68,13 @@ async def test_events_come_in_order_with_increasing_ids(
 async def test_deltas_arrive_before_the_llm_has_finished(
     engine_config: EngineConfig, sandbox_url: str
 ) -> None:
-    llm_pace(sandbox_url, tokens_per_second=20)
+    sandbox.llm_pace(sandbox_url, tokens_per_second=20)
     stream = issue_analyze_stream(config=engine_config, request=AnalyzeRequest(issue=make_issue(4)))
     try:
         async for event in stream:
             if event.name == "delta":
                 break
-        async with httpx.AsyncClient() as client:
-            control = (await client.get(sandbox_url + "/_sandbox/llm")).json()
-        assert control["active_streams"] == 4
+        assert sandbox.llm_active(sandbox_url) == 4
     finally:
         await stream.aclose()
 
@@ -83,7 +82,7 @@ async def test_deltas_arrive_before_the_llm_has_finished(
 async def test_closing_the_stream_cancels_the_llm_requests(
     engine_config: EngineConfig, sandbox_url: str
 ) -> None:
-    llm_pace(sandbox_url, tokens_per_second=20)
+    sandbox.llm_pace(sandbox_url, tokens_per_second=20)
     stream = issue_analyze_stream(config=engine_config, request=AnalyzeRequest(issue=make_issue(5)))
     async for event in stream:
         if event.name == "delta":
@@ -91,14 +90,14 @@ async def test_closing_the_stream_cancels_the_llm_requests(
 
     await stream.aclose()
 
-    assert wait_until(lambda: sandbox_stats(sandbox_url)["llm_cancelled"] >= 4)
-    assert sandbox_stats(sandbox_url)["llm_cancelled"] == 4
+    await sandbox.wait_for_async(sandbox_url, "llm_cancelled>=4")
+    assert sandbox.stats(sandbox_url)["llm_cancelled"] == 4
 
 
 async def test_a_cut_llm_stream_ends_with_one_error_event(
     engine_config: EngineConfig, fast_llm: str
 ) -> None:
-    llm_fault(fast_llm, mode="cut_stream", count=1)
+    sandbox.add_fault(fast_llm, "llm", mode="cut_stream", count=1)
 
     events = await collect(engine_config, AnalyzeRequest(issue=make_issue(6)))
 
@@ -114,7 +113,7 @@ async def test_a_cut_llm_stream_ends_with_one_error_event(
 async def test_an_llm_failure_before_the_stream_is_an_error_event(
     engine_config: EngineConfig, fast_llm: str
 ) -> None:
-    llm_fault(fast_llm, mode="status", status=429, retry_after=3)
+    sandbox.add_fault(fast_llm, "llm", mode="status", status=429, retry_after=3)
 
     events = await collect(engine_config, AnalyzeRequest(issue=make_issue(6)))
 
@@ -160,3 +159,26 @@ async def test_the_writer_numbers_events_and_a_raised_error_is_the_last_event() 
         b'"detail":"The language model is rate-limited; retry later.","retry_after":3}\n\n'
     )
     assert outcomes == ["llm_rate_limited"]
+
+
+async def test_the_reader_passes_on_events_only_even_after_ids_and_keepalives() -> None:
+    body = (
+        b": ok\n\n"
+        b'id: 1\nevent: log\ndata: {"step":"fetch"}\n\n'
+        b": keepalive\n\n"
+        b": keepalive\n\n"
+        b'id: 2\nevent: done\ndata: {"duration_ms":1}\n\n'
+    )
+    sse = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, headers={"Content-Type": "text/event-stream"}, content=body
+        )
+    )
+
+    async with (
+        httpx.AsyncClient(transport=sse) as client,
+        client.stream("GET", "http://ai-service/stream") as response,
+    ):
+        events = [event async for event in sse_read(response)]
+
+    assert events == [Event("log", '{"step":"fetch"}'), Event("done", '{"duration_ms":1}')]

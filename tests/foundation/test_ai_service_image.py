@@ -4,13 +4,10 @@ serves ai-service from there, with the sandbox as its LLM."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +17,7 @@ import pytest
 
 from ai_service.contract.tokens import service_token_issue
 from tests.foundation.dockerfile import copies
-from tests.servers import ServerProcess, free_port
+from tests.support.servers import ServerProcess, start_daphne
 
 TARGET = "ai-service"
 
@@ -55,41 +52,12 @@ def image_env(api_env: dict[str, str]) -> dict[str, str]:
 def image_server(image_root: Path, image_env: dict[str, str]) -> Iterator[ServerProcess]:
     """``daphne ai_service.asgi:application`` started in ``image_root``, as the image's CMD does
     in its WORKDIR (Daphne puts the working directory on ``sys.path``), once per session."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "daphne",
-        "-v",
-        "0",
-        "-e",
-        f"tcp:port={port}:interface=127.0.0.1:backlog=2048",
-        "ai_service.asgi:application",
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=image_root,
-        env=image_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    server = ServerProcess(TARGET, f"http://127.0.0.1:{port}", process)
-
-    def drain() -> None:
-        for line in process.stdout or ():
-            server.output.append(line)
-
-    threading.Thread(target=drain, daemon=True).start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(server.url + "/healthz", timeout=1.0).status_code == 200:
-                break
-        time.sleep(0.05)  # polling interval of a readiness probe, not a timing assumption
-    else:
-        server.stop()
-        pytest.fail("ai-service did not start from the image's files:\n" + "".join(server.output))
+    try:
+        server = start_daphne(
+            "ai_service.asgi:application", image_env, cwd=image_root, inherit_env=False
+        )
+    except RuntimeError as exc:
+        pytest.fail(f"ai-service did not start from the image's files: {exc}")
     yield server
     server.stop()
 

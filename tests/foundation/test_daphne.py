@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.servers import ServerProcess, free_port, start_daphne
+from tests.support.servers import ServerProcess, free_port, start_daphne
 
 
 def test_api_healthz_over_real_http(api_server: ServerProcess) -> None:

@@ -11,7 +11,7 @@ import sys
 import httpx
 
 from ai_service.contract.schemas import Analysis, Summary
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 SCRIPT = """
 import asyncio, json, sys

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from ninja import NinjaAPI, Router, Schema
 from ninja.testing import TestAsyncClient
@@ -49,11 +51,18 @@ async def test_validation_error_is_422_invalid_input() -> None:
 async def test_unexpected_exception_is_a_generic_500_without_trace(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    response = await client.get("/boom")
+    with caplog.at_level(logging.ERROR, logger="core.errors"):
+        response = await client.get("/boom")
 
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal error.", "code": "internal_error"}
     assert "secret-value" not in response.content.decode()
+    # The log keeps what the answer hides: where it happened and the exception itself.
+    [record] = [r for r in caplog.records if r.name == "core.errors"]
+    assert (record.levelno, record.getMessage()) == (logging.ERROR, "unhandled error on GET /boom")
+    assert record.exc_info is not None
+    assert record.exc_info[0] is RuntimeError
+    assert str(record.exc_info[1]) == "secret-value-that-must-not-leak"
 
 
 async def test_api_error_carries_status_code_and_retry_after() -> None:

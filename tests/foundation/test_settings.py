@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 PROD_ENV = {
     "DJANGO_SECRET_KEY": "prod-" + "k3y-Zq9!xW7@vB2#" * 4,

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 SCRIPT = r"""
 import asyncio, json, os

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
-from tests.jira.conftest import ALICE, BRUNO
-from tests.servers import ServerProcess
-from tests.signin import sign_in
+from tests.support.ids import ALICE, BRUNO
+from tests.support.servers import ServerProcess
+from tests.support.signin import SignIn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-async def alice(api_server: ServerProcess, sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    client = await sign_in(api_server.url, ALICE)
-    yield client
-    await client.aclose()
+async def alice(sign_in_as: SignIn) -> httpx.AsyncClient:
+    return await sign_in_as(ALICE)
 
 
 @pytest.mark.parametrize("key", ["ABC-0", "A-1", "_AB-1", "AB_C-01", "..%2Fx", "PAY-1%20OR%201"])
@@ -117,16 +113,13 @@ async def test_a_project_with_an_underscore_searched_and_overviewed(
 
 
 async def test_another_account_does_not_see_the_project(
-    api_server: ServerProcess, sandbox_url: str, alice: httpx.AsyncClient
+    alice: httpx.AsyncClient, sign_in_as: SignIn
 ) -> None:
     assert (await alice.get("/jira/issues/PAY-1")).status_code == 200
-    bruno = await sign_in(api_server.url, BRUNO)
-    try:
-        issue = await bruno.get("/jira/issues/PAY-1")
-        underscored = await bruno.get("/jira/issues/AB_C-1")
-        projects = await bruno.get("/jira/projects")
-    finally:
-        await bruno.aclose()
+    bruno = await sign_in_as(BRUNO)
+    issue = await bruno.get("/jira/issues/PAY-1")
+    underscored = await bruno.get("/jira/issues/AB_C-1")
+    projects = await bruno.get("/jira/projects")
 
     assert issue.status_code == underscored.status_code == 404
     assert [p["key"] for p in projects.json()["projects"]] == ["MOB"]

@@ -9,15 +9,9 @@ import pytest
 
 from jira import services
 from jira.errors import InvalidIssueKey, IssueNotFound, ProjectNotFound
-from tests.jira.conftest import (
-    ACME,
-    ALICE,
-    BRUNO,
-    MakeClient,
-    jira_requests,
-    sandbox_stats,
-    user_context,
-)
+from tests.support.ids import ACME, ALICE, BRUNO
+from tests.support.jira import MakeClient, user_context
+from tests.support.sandbox import jira_requests, jira_routes
 
 pytestmark = pytest.mark.usefixtures("clean_jira_cache")
 ISSUE = "GET /ex/jira/{cloudId}/rest/api/3/issue/{issueIdOrKey}"
@@ -85,7 +79,7 @@ async def test_issue_is_served_from_cache_then_revalidated_by_updated(
     assert first == cached == revalidated
     assert (first.comments_total, len(first.comments)) == (2150, 10)
     assert jira_requests(sandbox_url) == fetched + 1
-    assert sandbox_stats(sandbox_url)[ISSUE] == 2
+    assert jira_routes(sandbox_url)[ISSUE] == 2
 
 
 @pytest.mark.parametrize("key", ["ABC-0", "AB_C-01", "_AB-1", "../x", "PAY", "PAY-1 OR 1=1", "A-1"])

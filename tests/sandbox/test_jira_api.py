@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from sandbox.atlassian.data import ALICE, BRUNO, MANY_COMMENTS, SPECIAL_ISSUES, Dataset
-from tests.sandbox.atlassian_helpers import ACME_ID, JiraClient, jira_for
+from tests.sandbox.atlassian_helpers import JiraClient, jira_for
+from tests.support.ids import ACME, GLOBEX
 
 DATA = Dataset(42)
 REMOVED = (
@@ -259,16 +260,10 @@ def test_ratelimit_headers_and_budget(sandbox_url: str, alice: JiraClient) -> No
     assert limited.headers["x-ratelimit-nearlimit"] == "true"
     assert time.strptime(limited.headers["x-ratelimit-reset"], "%Y-%m-%dT%H:%MZ")
     # the budget is per site: globex still answers
-    assert alice.site(_globex()).get("myself").status_code == 200
+    assert alice.site(GLOBEX).get("myself").status_code == 200
     httpx.post(f"{sandbox_url}/_sandbox/ratelimit", json={"points": None}).raise_for_status()
     assert alice.get("issue/PAY-1").status_code == 200
     assert httpx.post(f"{sandbox_url}/_sandbox/ratelimit", json={"points": -1}).status_code == 400
-
-
-def _globex() -> str:
-    from tests.sandbox.atlassian_helpers import GLOBEX_ID
-
-    return GLOBEX_ID
 
 
 def test_reset_clears_budget(sandbox_url: str) -> None:
@@ -311,7 +306,8 @@ def test_unknown_jira_path(alice: JiraClient) -> None:
     assert "errorMessages" in response.json()
 
 
-def test_concurrent_fetches_are_fast(sandbox_url: str, alice: JiraClient) -> None:
+@pytest.mark.usefixtures("sandbox_url")
+def test_concurrent_fetches_are_fast(alice: JiraClient) -> None:
     import asyncio
 
     async def run() -> list[int]:
@@ -326,4 +322,4 @@ def test_concurrent_fetches_are_fast(sandbox_url: str, alice: JiraClient) -> Non
 
 
 def test_acme_id_is_stable() -> None:
-    assert ACME_ID == "facd8c60-5256-59f1-b6fe-9d1eb3694ae6"
+    assert ACME == "facd8c60-5256-59f1-b6fe-9d1eb3694ae6"

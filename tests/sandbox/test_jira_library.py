@@ -14,17 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.atlassian.data import ALICE, BRUNO, MANY_COMMENTS, Dataset
-from tests.sandbox.atlassian_helpers import ACME_ID, login
+from tests.support.ids import ACME
+from tests.support.signin import tokens_for
 
 DATA = Dataset(42)
 PROBE = Path(__file__).with_name("jira_library_probe.py")
 
 
 def probe(url: str, account_id: str) -> dict[str, Any]:
-    token = login(url, account_id)["access_token"]
+    token = tokens_for(url, account_id)["access_token"]
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
     done = subprocess.run(
-        [sys.executable, "-I", str(PROBE), url, ACME_ID, token],
+        [sys.executable, "-I", str(PROBE), url, ACME, token],
         capture_output=True,
         text=True,
         timeout=120,

@@ -12,8 +12,10 @@ import httpx
 import pytest
 
 from sandbox.atlassian.data import ALICE, BRUNO, CHLOE, SPECIAL_ISSUES, Dataset, IssueCore
-from tests.sandbox.atlassian_helpers import ACME_ID, GLOBEX_ID, JiraClient, login
-from tests.servers import ServerProcess
+from tests.sandbox.atlassian_helpers import JiraClient
+from tests.support.ids import ACME, GLOBEX
+from tests.support.servers import ServerProcess
+from tests.support.signin import tokens_for
 
 DATA = Dataset(42)
 ACME_KEYS = ("PAY", "MOB", "AB_C")  # Alice's projects on acme
@@ -24,9 +26,9 @@ def clients(sandbox_server: ServerProcess) -> dict[str, JiraClient]:
     url = sandbox_server.url
     httpx.post(f"{url}/_sandbox/reset").raise_for_status()
     return {
-        "alice": JiraClient(url, login(url, ALICE.account_id)["access_token"]),
-        "bruno": JiraClient(url, login(url, BRUNO.account_id)["access_token"]),
-        "chloe": JiraClient(url, login(url, CHLOE.account_id)["access_token"], GLOBEX_ID),
+        "alice": JiraClient(url, tokens_for(url, ALICE.account_id)["access_token"]),
+        "bruno": JiraClient(url, tokens_for(url, BRUNO.account_id)["access_token"]),
+        "chloe": JiraClient(url, tokens_for(url, CHLOE.account_id)["access_token"], GLOBEX),
     }
 
 
@@ -305,7 +307,7 @@ def _keys(client: JiraClient, jql: str) -> list[str]:
 
 
 def _expected(
-    pred: Callable[[IssueCore], bool], account: Any = ALICE, site: str = ACME_ID
+    pred: Callable[[IssueCore], bool], account: Any = ALICE, site: str = ACME
 ) -> set[str]:
     return {
         i.key
@@ -460,7 +462,7 @@ def test_sites_are_separate(clients: dict[str, JiraClient]) -> None:
     keys = _keys(chloe, "updated >= -3650d")
     assert len(keys) == 500
     assert {k.split("-")[0] for k in keys} == {"OPS", "DATA"}
-    alice_globex = clients["alice"].site(GLOBEX_ID)
+    alice_globex = clients["alice"].site(GLOBEX)
     assert set(_keys(alice_globex, "project in (OPS, DATA)")) == set(keys)
     assert clients["alice"].get("issue/OPS-1").status_code == 404  # wrong site
     assert alice_globex.get("issue/OPS-1").status_code == 200
@@ -472,7 +474,7 @@ def test_current_user_depends_on_token(clients: dict[str, JiraClient]) -> None:
     jql = "assignee = currentUser()"
     assert set(_keys(clients["bruno"], jql)) == _expected(lambda i: i.assignee is BRUNO, BRUNO)
     assert set(_keys(clients["chloe"], jql)) == _expected(
-        lambda i: i.assignee is CHLOE, CHLOE, GLOBEX_ID
+        lambda i: i.assignee is CHLOE, CHLOE, GLOBEX
     )
 
 

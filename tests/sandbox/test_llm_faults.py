@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -14,6 +13,8 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
+from tests.support import sandbox
+
 MESSAGES = [
     {
         "role": "user",
@@ -21,31 +22,6 @@ MESSAGES = [
         "PROJ-2 [To Do] Add an export button\n```",
     }
 ]
-
-
-def _fault(url: str, **spec: Any) -> None:
-    httpx.post(f"{url}/_sandbox/faults", json={"target": "llm", **spec}).raise_for_status()
-
-
-def _pace(url: str, tokens_per_second: float, first_token_ms: int = 0) -> None:
-    httpx.post(
-        f"{url}/_sandbox/llm",
-        json={"tokens_per_second": tokens_per_second, "first_token_ms": first_token_ms},
-    ).raise_for_status()
-
-
-def _stats(url: str) -> dict[str, Any]:
-    return httpx.get(f"{url}/_sandbox/stats").json()
-
-
-async def _wait_for_cancelled(url: str, expected: int, deadline_s: float = 10.0) -> int:
-    deadline = time.monotonic() + deadline_s
-    async with httpx.AsyncClient() as http:
-        while True:
-            value = (await http.get(f"{url}/_sandbox/stats")).json()["llm_cancelled"]
-            if value >= expected or time.monotonic() > deadline:
-                return int(value)
-            await asyncio.sleep(0.02)  # polling interval, not a timing assumption
 
 
 async def _collect(stream: AsyncIterator[Any], sink: list[Any]) -> None:
@@ -56,7 +32,7 @@ async def _collect(stream: AsyncIterator[Any], sink: list[Any]) -> None:
 
 @pytest.fixture
 def llm_url(sandbox_url: str) -> str:
-    _pace(sandbox_url, 5000)
+    sandbox.llm_pace(sandbox_url, tokens_per_second=5000)
     return sandbox_url
 
 
@@ -66,7 +42,7 @@ def client(llm_url: str) -> AsyncOpenAI:
 
 
 async def test_status_500_is_an_internal_server_error(llm_url: str, client: AsyncOpenAI) -> None:
-    _fault(llm_url, mode="status", status=500, count=1)
+    sandbox.add_fault(llm_url, "llm", mode="status", status=500, count=1)
 
     with pytest.raises(openai.InternalServerError) as caught:
         await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -78,7 +54,7 @@ async def test_status_500_is_an_internal_server_error(llm_url: str, client: Asyn
 
 
 async def test_status_429_carries_retry_after(llm_url: str, client: AsyncOpenAI) -> None:
-    _fault(llm_url, mode="status", status=429, retry_after=7)
+    sandbox.add_fault(llm_url, "llm", mode="status", status=429, retry_after=7)
 
     with pytest.raises(openai.RateLimitError) as caught:
         await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -89,7 +65,9 @@ async def test_status_429_carries_retry_after(llm_url: str, client: AsyncOpenAI)
 
 
 async def test_status_fault_on_ollama_uses_its_error_shape(llm_url: str) -> None:
-    _fault(llm_url, mode="status", status=429, retry_after=3, path_regex="^/api/chat$")
+    sandbox.add_fault(
+        llm_url, "llm", mode="status", status=429, retry_after=3, path_regex="^/api/chat$"
+    )
 
     with pytest.raises(ollama.ResponseError) as caught:
         await ollama.AsyncClient(host=llm_url).chat(model="llama3.1:8b", messages=MESSAGES)
@@ -99,7 +77,7 @@ async def test_status_fault_on_ollama_uses_its_error_shape(llm_url: str) -> None
 
 
 async def test_delay_postpones_the_answer(llm_url: str, client: AsyncOpenAI) -> None:
-    _fault(llm_url, mode="delay", delay_ms=400)
+    sandbox.add_fault(llm_url, "llm", mode="delay", delay_ms=400)
 
     started = time.monotonic()
     completion = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -109,19 +87,20 @@ async def test_delay_postpones_the_answer(llm_url: str, client: AsyncOpenAI) -> 
 
 
 async def test_hang_ends_in_an_sdk_timeout_counted_as_cancelled(llm_url: str) -> None:
-    _fault(llm_url, mode="hang")
+    sandbox.add_fault(llm_url, "llm", mode="hang")
     hasty = AsyncOpenAI(base_url=f"{llm_url}/v1", api_key="sk-test", max_retries=0, timeout=0.3)
 
     with pytest.raises(openai.APITimeoutError):
         await hasty.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
-    assert await _wait_for_cancelled(llm_url, 1) == 1
+    await sandbox.wait_for_async(llm_url, "llm_cancelled>=1")
+    assert sandbox.stats(llm_url)["llm_cancelled"] == 1
 
 
 async def test_malformed_plain_answer_has_broken_json_content(
     llm_url: str, client: AsyncOpenAI
 ) -> None:
-    _fault(llm_url, mode="malformed")
+    sandbox.add_fault(llm_url, "llm", mode="malformed")
 
     completion = await client.chat.completions.create(
         model="gpt-4o-mini", messages=MESSAGES, response_format={"type": "json_object"}
@@ -134,7 +113,7 @@ async def test_malformed_plain_answer_has_broken_json_content(
 
 
 async def test_malformed_stream_breaks_sdk_iteration(llm_url: str, client: AsyncOpenAI) -> None:
-    _fault(llm_url, mode="malformed")
+    sandbox.add_fault(llm_url, "llm", mode="malformed")
     received: list[Any] = []
 
     stream = await client.chat.completions.create(
@@ -147,7 +126,7 @@ async def test_malformed_stream_breaks_sdk_iteration(llm_url: str, client: Async
 
 
 async def test_malformed_ollama_stream_breaks_sdk_iteration(llm_url: str) -> None:
-    _fault(llm_url, mode="malformed")
+    sandbox.add_fault(llm_url, "llm", mode="malformed")
     received: list[Any] = []
 
     stream = await ollama.AsyncClient(host=llm_url).chat(
@@ -162,7 +141,7 @@ async def test_malformed_ollama_stream_breaks_sdk_iteration(llm_url: str) -> Non
 async def test_cut_stream_fails_mid_iteration_without_done(
     llm_url: str, client: AsyncOpenAI
 ) -> None:
-    _fault(llm_url, mode="cut_stream", count=1)
+    sandbox.add_fault(llm_url, "llm", mode="cut_stream", count=1)
     chunks: list[Any] = []
 
     stream = await client.chat.completions.create(
@@ -177,20 +156,20 @@ async def test_cut_stream_fails_mid_iteration_without_done(
     assert len(texts) > 3
     assert whole.startswith("".join(texts))
     assert len("".join(texts)) < len(whole)
-    assert _stats(llm_url)["llm_cancelled"] == 0
+    assert sandbox.stats(llm_url)["llm_cancelled"] == 0
 
 
 async def test_cut_plain_response_is_a_connection_error(llm_url: str, client: AsyncOpenAI) -> None:
-    _fault(llm_url, mode="cut_stream")
+    sandbox.add_fault(llm_url, "llm", mode="cut_stream")
 
     with pytest.raises(openai.APIConnectionError):
         await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
-    assert _stats(llm_url)["llm_cancelled"] == 0
+    assert sandbox.stats(llm_url)["llm_cancelled"] == 0
 
 
 async def test_cut_ollama_stream_ends_with_an_error_line(llm_url: str) -> None:
-    _fault(llm_url, mode="cut_stream")
+    sandbox.add_fault(llm_url, "llm", mode="cut_stream")
     received: list[Any] = []
 
     stream = await ollama.AsyncClient(host=llm_url).chat(
@@ -205,7 +184,7 @@ async def test_cut_ollama_stream_ends_with_an_error_line(llm_url: str) -> None:
 
 
 async def test_closing_a_stream_early_is_counted_once(sandbox_url: str) -> None:
-    _pace(sandbox_url, 20)
+    sandbox.llm_pace(sandbox_url, tokens_per_second=20)
     client = AsyncOpenAI(base_url=f"{sandbox_url}/v1", api_key="sk-test", max_retries=0)
 
     stream = await client.chat.completions.create(
@@ -218,8 +197,9 @@ async def test_closing_a_stream_early_is_counted_once(sandbox_url: str) -> None:
             break
     await stream.close()
 
-    assert await _wait_for_cancelled(sandbox_url, 1) == 1
-    assert _stats(sandbox_url)["counters"]["llm_requests"] == 1
+    await sandbox.wait_for_async(sandbox_url, "llm_cancelled>=1")
+    assert sandbox.stats(sandbox_url)["llm_cancelled"] == 1
+    assert sandbox.stats(sandbox_url)["counters"]["llm_requests"] == 1
 
 
 async def test_completed_requests_are_not_counted_as_cancelled(llm_url: str) -> None:
@@ -229,29 +209,37 @@ async def test_completed_requests_are_not_counted_as_cancelled(llm_url: str) -> 
         pass
     await client.chat(model="llama3.1:8b", messages=MESSAGES)
 
-    stats = _stats(llm_url)
+    stats = sandbox.stats(llm_url)
     assert stats["llm_cancelled"] == 0
     assert stats["counters"]["llm_requests"] == 2
     assert stats["routes"]["POST /api/chat"] == 2
 
 
 async def test_stream_chunks_arrive_over_time_at_the_set_pace(sandbox_url: str) -> None:
-    _pace(sandbox_url, 40, first_token_ms=100)
+    sandbox.llm_pace(sandbox_url, tokens_per_second=40, first_token_ms=100)
     client = AsyncOpenAI(base_url=f"{sandbox_url}/v1", api_key="sk-test", max_retries=0)
-    arrivals: list[float] = []
+    contents = 0
+    writing_at_first = None
 
-    started = time.monotonic()
     stream = await client.chat.completions.create(
         model="gpt-4o-mini", messages=MESSAGES, stream=True
     )
     async for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
-            arrivals.append(time.monotonic() - started)
+            contents += 1
+            if contents == 1:
+                writing_at_first = sandbox.llm_active(sandbox_url)
 
-    expected_span = (len(arrivals) - 1) / 40
-    assert arrivals[0] >= 0.1
-    assert arrivals[-1] - arrivals[0] >= 0.8 * expected_span
-    assert expected_span > 0.5
+    # The first piece reached the SDK while the sandbox was still writing the rest...
+    assert writing_at_first == 1
+    # ...which it wrote at the set pace, as its own clock kept it: the first after 100 ms, the
+    # last (contents - 1) / 40 s later, give or take the ticks it groups writes by.
+    timing = sandbox.llm_state(sandbox_url)["last_stream"]
+    expected_span_ms = (contents - 1) / 40 * 1000
+    assert timing["pieces"] == contents
+    assert timing["first_write_ms"] >= 100
+    assert timing["last_write_ms"] - timing["first_write_ms"] >= 0.8 * expected_span_ms
+    assert expected_span_ms > 500
 
 
 async def test_pace_control_is_shown_and_restored_by_reset(sandbox_url: str) -> None:

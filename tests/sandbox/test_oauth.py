@@ -10,19 +10,19 @@ import httpx
 import pytest
 
 from sandbox.atlassian.data import ACCOUNTS, ALICE, BRUNO, CHLOE
-from tests.sandbox.atlassian_helpers import (
-    ACME_ID,
+from tests.sandbox.atlassian_helpers import JiraClient
+from tests.support.ids import ACME, GLOBEX
+from tests.support.signin import (
     DEMO_CLIENT,
     DEMO_REDIRECT,
     DEMO_SECRET,
-    GLOBEX_ID,
-    JiraClient,
     authorize_params,
+    authorize_url,
     consent,
     exchange,
     get_code,
-    login,
     refresh,
+    tokens_for,
 )
 
 
@@ -56,15 +56,15 @@ def test_consent_page_is_an_accessible_french_form_without_cookies(sandbox_url: 
 
 
 def test_accept_redirects_with_code_and_state(sandbox_url: str) -> None:
-    query = _query(consent(sandbox_url, ALICE.account_id, state="s t&x"))
+    query = _query(consent(authorize_url(sandbox_url, state="s t&x"), ALICE.account_id))
     assert query["state"] == ["s t&x"]
     assert query["code"][0].startswith("sbx-")
-    response = consent(sandbox_url, ALICE.account_id)
+    response = consent(authorize_url(sandbox_url), ALICE.account_id)
     assert response.headers["location"].startswith(DEMO_REDIRECT + "?code=sbx-")
 
 
 def test_deny_redirects_with_access_denied(sandbox_url: str) -> None:
-    query = _query(consent(sandbox_url, ALICE.account_id, decision="deny"))
+    query = _query(consent(authorize_url(sandbox_url), ALICE.account_id, decision="deny"))
     assert query["error"] == ["access_denied"]
     assert query["state"] == ["st-123"]
     assert query["error_description"][0]
@@ -146,7 +146,7 @@ def test_code_exchange_json_and_form(sandbox_url: str) -> None:
 
 
 def test_no_refresh_token_without_offline_access(sandbox_url: str) -> None:
-    tokens = login(sandbox_url, ALICE.account_id, scope="read:jira-work")
+    tokens = tokens_for(sandbox_url, ALICE.account_id, scope="read:jira-work")
     assert "refresh_token" not in tokens
     assert tokens["scope"] == "read:jira-work"
 
@@ -205,7 +205,7 @@ def test_unsupported_grant_and_bad_body(sandbox_url: str) -> None:
 
 
 def test_refresh_rotates_and_reuse_revokes_the_family(sandbox_url: str) -> None:
-    tokens = login(sandbox_url, ALICE.account_id)
+    tokens = tokens_for(sandbox_url, ALICE.account_id)
     first = refresh(sandbox_url, tokens["refresh_token"])
     assert first.status_code == 200
     rotated = first.json()
@@ -228,7 +228,7 @@ def test_refresh_rotates_and_reuse_revokes_the_family(sandbox_url: str) -> None:
 
 
 def test_refresh_chain_and_other_client_rejected(sandbox_url: str) -> None:
-    token = login(sandbox_url, CHLOE.account_id)["refresh_token"]
+    token = tokens_for(sandbox_url, CHLOE.account_id)["refresh_token"]
     for _ in range(3):
         response = refresh(sandbox_url, token)
         assert response.status_code == 200
@@ -239,7 +239,7 @@ def test_refresh_chain_and_other_client_rejected(sandbox_url: str) -> None:
 
 
 def test_expired_access_token_is_401_and_refresh_still_works(sandbox_url: str) -> None:
-    tokens = login(sandbox_url, ALICE.account_id)
+    tokens = tokens_for(sandbox_url, ALICE.account_id)
     jira = JiraClient(sandbox_url, tokens["access_token"])
     assert jira.get("myself").status_code == 200
     expired = httpx.post(
@@ -254,8 +254,8 @@ def test_expired_access_token_is_401_and_refresh_still_works(sandbox_url: str) -
 
 
 def test_expire_by_account_and_all(sandbox_url: str) -> None:
-    alice = login(sandbox_url, ALICE.account_id)["access_token"]
-    bruno = login(sandbox_url, BRUNO.account_id)["access_token"]
+    alice = tokens_for(sandbox_url, ALICE.account_id)["access_token"]
+    bruno = tokens_for(sandbox_url, BRUNO.account_id)["access_token"]
     ok = httpx.post(f"{sandbox_url}/_sandbox/tokens/expire", json={"account_id": BRUNO.account_id})
     assert ok.json() == {"expired": 1}
     assert JiraClient(sandbox_url, alice).get("myself").status_code == 200
@@ -265,7 +265,7 @@ def test_expire_by_account_and_all(sandbox_url: str) -> None:
 
 
 def test_revoke_kills_refresh_tokens(sandbox_url: str) -> None:
-    tokens = login(sandbox_url, ALICE.account_id)
+    tokens = tokens_for(sandbox_url, ALICE.account_id)
     response = httpx.post(
         f"{sandbox_url}/_sandbox/tokens/revoke", json={"account_id": ALICE.account_id}
     )
@@ -274,11 +274,11 @@ def test_revoke_kills_refresh_tokens(sandbox_url: str) -> None:
 
 
 def test_token_ttl_comes_from_config(sandbox_server: object) -> None:
-    from tests.servers import start_sandbox
+    from tests.support.servers import start_sandbox
 
     server = start_sandbox(["--token-ttl", "1", "--seed", "7"])
     try:
-        tokens = login(server.url, ALICE.account_id)
+        tokens = tokens_for(server.url, ALICE.account_id)
         assert tokens["expires_in"] == 1
     finally:
         server.stop()
@@ -318,16 +318,16 @@ def test_registered_clients_survive_reset(sandbox_url: str) -> None:
 
 
 def test_reset_forgets_tokens(sandbox_url: str) -> None:
-    tokens = login(sandbox_url, ALICE.account_id)
+    tokens = tokens_for(sandbox_url, ALICE.account_id)
     httpx.post(f"{sandbox_url}/_sandbox/reset").raise_for_status()
     assert JiraClient(sandbox_url, tokens["access_token"]).get("myself").status_code == 401
     assert refresh(sandbox_url, tokens["refresh_token"]).status_code == 403
 
 
 def test_accessible_resources_per_account(sandbox_url: str) -> None:
-    expected = {ALICE: [ACME_ID, GLOBEX_ID], BRUNO: [ACME_ID], CHLOE: [GLOBEX_ID]}
+    expected = {ALICE: [ACME, GLOBEX], BRUNO: [ACME], CHLOE: [GLOBEX]}
     for account, sites in expected.items():
-        token = login(sandbox_url, account.account_id)["access_token"]
+        token = tokens_for(sandbox_url, account.account_id)["access_token"]
         response = httpx.get(
             f"{sandbox_url}/oauth/token/accessible-resources",
             headers={"Authorization": f"Bearer {token}"},
@@ -345,8 +345,8 @@ def test_accessible_resources_per_account(sandbox_url: str) -> None:
 
 
 def test_gateway_errors(sandbox_url: str) -> None:
-    bruno = login(sandbox_url, BRUNO.account_id)["access_token"]
-    not_granted = JiraClient(sandbox_url, bruno, GLOBEX_ID).get("myself")
+    bruno = tokens_for(sandbox_url, BRUNO.account_id)["access_token"]
+    not_granted = JiraClient(sandbox_url, bruno, GLOBEX).get("myself")
     assert not_granted.status_code == 401
     assert not_granted.json() == {"code": 401, "message": "Unauthorized"}
     unknown = JiraClient(sandbox_url, bruno, "00000000-0000-0000-0000-000000000000").get("myself")
@@ -354,9 +354,9 @@ def test_gateway_errors(sandbox_url: str) -> None:
     assert unknown.json() == {"code": 404, "message": "Not Found"}
     garbage = JiraClient(sandbox_url, "sbx-at-garbage").get("myself")
     assert garbage.json() == {"code": 401, "message": "Unauthorized"}
-    no_header = httpx.get(f"{sandbox_url}/ex/jira/{ACME_ID}/rest/api/3/myself")
+    no_header = httpx.get(f"{sandbox_url}/ex/jira/{ACME}/rest/api/3/myself")
     assert no_header.status_code == 401
-    work_only = login(sandbox_url, ALICE.account_id, scope="read:jira-work")["access_token"]
+    work_only = tokens_for(sandbox_url, ALICE.account_id, scope="read:jira-work")["access_token"]
     scoped = JiraClient(sandbox_url, work_only).get("myself")
     assert scoped.status_code == 401
     assert scoped.json() == {"code": 401, "message": "Unauthorized; scope does not match"}
@@ -382,7 +382,7 @@ def get_code_after_fault(url: str) -> str:
 def test_no_cookie_anywhere_in_the_flow(sandbox_url: str) -> None:
     responses = [
         httpx.get(f"{sandbox_url}/authorize", params=authorize_params()),
-        consent(sandbox_url, ALICE.account_id),
+        consent(authorize_url(sandbox_url), ALICE.account_id),
         exchange(sandbox_url, get_code(sandbox_url, ALICE.account_id)),
     ]
     for response in responses:

@@ -20,8 +20,10 @@ from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from sandbox.atlassian.data import ALICE, BRUNO, SPECIAL_ISSUES
-from tests.sandbox.atlassian_helpers import GLOBEX_ID, JiraClient, login
-from tests.servers import ServerProcess
+from tests.sandbox.atlassian_helpers import JiraClient
+from tests.support.ids import GLOBEX
+from tests.support.servers import ServerProcess
+from tests.support.signin import tokens_for
 
 SPEC_PATH = Path(__file__).with_name("jira-platform-openapi-v3.json")
 HOST = "https://your-domain.atlassian.net"
@@ -44,7 +46,7 @@ def openapi() -> OpenAPI:
 def alice(sandbox_server: ServerProcess) -> JiraClient:
     httpx.post(f"{sandbox_server.url}/_sandbox/reset").raise_for_status()
     return JiraClient(
-        sandbox_server.url, login(sandbox_server.url, ALICE.account_id)["access_token"]
+        sandbox_server.url, tokens_for(sandbox_server.url, ALICE.account_id)["access_token"]
     )
 
 
@@ -159,7 +161,7 @@ def test_count_myself_fields_projects(openapi: OpenAPI, alice: JiraClient) -> No
         {"startAt": 1, "maxResults": 1, "orderBy": "-name"},
     ):
         check(openapi, alice.get("project/search", **params), "/rest/api/3/project/search")
-    check(openapi, alice.site(GLOBEX_ID).get("project/search"), "/rest/api/3/project/search")
+    check(openapi, alice.site(GLOBEX).get("project/search"), "/rest/api/3/project/search")
 
 
 @pytest.mark.parametrize("key", ["PAY-1", "PAY-7", "MOB-3", "PAY-6"])
@@ -184,7 +186,7 @@ def test_comments_and_changelog(openapi: OpenAPI, alice: JiraClient, key: str) -
 
 
 def test_v2_myself_for_social_auth(openapi: OpenAPI, sandbox_url: str) -> None:
-    token = login(sandbox_url, BRUNO.account_id)["access_token"]
+    token = tokens_for(sandbox_url, BRUNO.account_id)["access_token"]
     client = JiraClient(sandbox_url, token)
     response = httpx.get(
         client.base.replace("/api/3", "/api/2") + "/myself", headers=client.headers

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.ui.conftest import assert_accessible, sandbox_post, sandbox_stats, screenshot
+from tests.support import sandbox
+from tests.support.browser import assert_accessible, screenshot
 
 # Records, from the page itself, every length the streamed text had while the stream ran, and the
 # region's aria-busy at those moments: proof that text appeared progressively, not all at the end.
@@ -53,7 +54,7 @@ def test_analyze_live_streams_section_by_section(
     alice: Page, ui: dict[str, str], axe_source: str
 ) -> None:
     page = alice
-    sandbox_post(ui["sandbox"], "/_sandbox/llm", {"tokens_per_second": 120, "first_token_ms": 20})
+    sandbox.llm_pace(ui["sandbox"], tokens_per_second=120, first_token_ms=20)
     page.evaluate(WATCH_STREAM)
     page.get_by_label("Clé du ticket", exact=True).fill("PAY-7")
     page.get_by_role("button", name="Analyser en direct").click()
@@ -83,8 +84,8 @@ def test_analyze_live_streams_section_by_section(
 
 def test_stop_aborts_the_stream_and_the_server_sees_it(alice: Page, ui: dict[str, str]) -> None:
     page = alice
-    sandbox_post(ui["sandbox"], "/_sandbox/llm", {"tokens_per_second": 5, "first_token_ms": 20})
-    cancelled_before = sandbox_stats(ui["sandbox"])["llm_cancelled"]
+    sandbox.llm_pace(ui["sandbox"], tokens_per_second=5, first_token_ms=20)
+    cancelled_before = sandbox.stats(ui["sandbox"])["llm_cancelled"]
     page.get_by_label("Clé du ticket", exact=True).fill("PAY-4")
     page.get_by_role("button", name="Analyser en direct").click()
     expect(page.locator("#analysis-result .stream-text").first).not_to_be_empty(timeout=30_000)
@@ -96,11 +97,6 @@ def test_stop_aborts_the_stream_and_the_server_sees_it(alice: Page, ui: dict[str
     expect(page.locator("#analysis-result")).to_have_attribute("aria-busy", "false")
     expect(page.get_by_role("button", name="Arrêter")).to_be_disabled()
     stopped_at = page.locator("#analysis-result").inner_text()
-    cancelled = False
-    for _ in range(50):  # polled with a 5 s deadline: the server notices the disconnect quickly
-        cancelled = sandbox_stats(ui["sandbox"])["llm_cancelled"] > cancelled_before
-        if cancelled:
-            break
-        page.wait_for_timeout(100)
-    assert cancelled, "the sandbox LLM never saw the disconnect"
+    # The sandbox answers once its LLM has seen the disconnect (or fails the test after 5 s).
+    sandbox.wait_for(ui["sandbox"], f"llm_cancelled>{cancelled_before}", timeout=5)
     assert page.locator("#analysis-result").inner_text() == stopped_at

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.ui.conftest import assert_accessible, sandbox_post, screenshot
+from tests.support import sandbox
+from tests.support.browser import assert_accessible, screenshot
 
 
 def test_unknown_issue_says_what_to_do_and_passes_axe(alice: Page, axe_source: str) -> None:
@@ -23,9 +24,7 @@ def test_unknown_issue_says_what_to_do_and_passes_axe(alice: Page, axe_source: s
 
 def test_llm_outage_in_a_stream_is_an_error_event_in_words(alice: Page, ui: dict[str, str]) -> None:
     page = alice
-    sandbox_post(
-        ui["sandbox"], "/_sandbox/faults", {"target": "llm", "mode": "status", "status": 503}
-    )
+    sandbox.add_fault(ui["sandbox"], "llm", mode="status", status=503)
     page.get_by_label("Clé du ticket", exact=True).fill("PAY-5")
     page.get_by_role("button", name="Analyser en direct").click()
 

@@ -6,7 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.ui.conftest import ALICE, assert_accessible, screenshot, sign_in
+from tests.support.browser import assert_accessible, screenshot, sign_in
+from tests.support.ids import ALICE
 
 
 def test_workspace_without_session_redirects_to_the_sign_in_page(page: Page) -> None:

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.ui.conftest import assert_accessible, french_number, screenshot
+from tests.support.browser import assert_accessible, french_number, screenshot
 
 JQL = "project = PAY ORDER BY updated DESC"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.ui.conftest import PageEvents
+from tests.support.browser import PageEvents
 
 SCRIPT_TEXT = "<script>alert(1)</script>"
 

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.ui.conftest import assert_accessible, screenshot
+from tests.support.browser import assert_accessible, screenshot
 
 
 def tab_names(page: Page) -> list[str]:

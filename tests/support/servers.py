@@ -2,7 +2,7 @@
 
 Each server prints a line announcing its URL (the sandbox: ``Sandbox ready on URL``) or is polled
 on its ``/healthz`` (Daphne). No fixed sleeps: we wait on output or on a readiness probe with a
-deadline.
+deadline. :class:`ServerFactory` starts each distinct API or ai-service configuration once.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -30,11 +30,19 @@ class ServerProcess:
     url: str
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+    terminated: bool = False
+
+    def terminate(self) -> None:
+        """SIGTERM, once: the process starts shutting down (``stop`` waits for it)."""
+        if self.process.poll() is None and not self.terminated:
+            self.terminated = True
+            self.process.send_signal(signal.SIGTERM)
 
     def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM, then SIGKILL if it has not exited after ``grace`` seconds."""
         if self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
@@ -82,8 +90,12 @@ def start_daphne(
     timeout: float = 30.0,
     health_path: str = "/healthz",
     port: int | None = None,
+    cwd: Path = ROOT,
+    inherit_env: bool = True,
 ) -> ServerProcess:
-    """Daphne on a (free) loopback port, raised backlog, polled on ``health_path`` until ready."""
+    """Daphne on a (free) loopback port, raised backlog, polled on ``health_path`` until ready;
+    run in ``cwd`` (Daphne puts it on ``sys.path``), with ``env`` over this process's environment
+    unless ``inherit_env`` is false."""
     port = port or free_port()
     cmd = [
         sys.executable,
@@ -95,9 +107,9 @@ def start_daphne(
         f"tcp:port={port}:interface=127.0.0.1:backlog=2048",
         application,
     ]
-    full_env = {**os.environ, **env}
+    full_env = {**os.environ, **env} if inherit_env else dict(env)
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     output: list[str] = []
     threading.Thread(target=_drain, args=(proc, output), daemon=True).start()
@@ -146,3 +158,39 @@ def start_api(
         **(extra_env or {}),
     }
     return start_daphne("jira_ai.asgi:application", full_env, port=port)
+
+
+class ServerFactory:
+    """The session's Daphne processes: ``api(**env)`` and ``ai_service(**env)`` start a process
+    with those settings over the base environment the first time a configuration is asked for,
+    and return that same process afterwards; ``stop_all()`` ends them (the session's teardown).
+
+    The API with no overrides registers the OAuth client ``jira-ai-tests`` (management commands
+    run with that configuration reuse it); any other gets a client id of its own."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = dict(env)
+        self._started: dict[tuple[str, frozenset[tuple[str, str]]], ServerProcess] = {}
+
+    def api(self, **overrides: str) -> ServerProcess:
+        key = ("api", frozenset(overrides.items()))
+        if key not in self._started:
+            client_id = f"jira-ai-tests-{len(self._started)}" if overrides else "jira-ai-tests"
+            self._started[key] = start_api(self.env, client_id=client_id, extra_env=overrides)
+        return self._started[key]
+
+    def ai_service(self, **overrides: str) -> ServerProcess:
+        key = ("ai_service", frozenset(overrides.items()))
+        if key not in self._started:
+            env = {**self.env, "DJANGO_SETTINGS_MODULE": "ai_service.settings", **overrides}
+            self._started[key] = start_daphne("ai_service.asgi:application", env)
+        return self._started[key]
+
+    def stop_all(self) -> None:
+        """All of them at once: each is told to stop before any is waited for."""
+        servers = list(self._started.values())
+        self._started.clear()
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.stop()

@@ -1,0 +1,94 @@
+"""The browser suites' helpers: Debian's Chromium (never a downloaded browser), the real sign-in
+through the sandbox's consent page, what a page did on its own, axe-core's WCAG checks,
+screenshots."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Dialog, Error, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from tests.support.ids import ALICE
+from tests.support.servers import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE_PATH = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@dataclass
+class PageEvents:
+    """What the page did on its own: dialogs (alert/confirm: a script ran) and uncaught errors."""
+
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def on_dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def on_error(self, error: Error) -> None:
+        self.errors.append(str(error))
+
+
+def sign_in(page: Page, account_id: str = ALICE) -> None:
+    """The real flow: sign-in page -> POST /login -> sandbox consent page -> callback -> /ui."""
+    page.goto("/login")
+    page.get_by_role("button", name="Se connecter avec Atlassian").click()
+    choice = page.locator(f"input[name=account_id][value='{account_id}']")
+    try:
+        choice.wait_for(timeout=10_000)
+    except PlaywrightTimeoutError:
+        text = page.locator("body").inner_text()[:1500]
+        raise AssertionError(f"no consent page at {page.url}:\n{text}") from None
+    choice.check()
+    page.get_by_role("button", name="Accepter").click()
+    page.wait_for_url(re.compile(r"/ui$"))
+
+
+def axe_violations(page: Page, axe_source: str) -> list[dict[str, Any]]:
+    """WCAG 2.0/2.1 A and AA violations, each with the failing nodes (axe injected by evaluate:
+    the CSP's script-src 'self' would refuse a script tag)."""
+    page.evaluate(axe_source)
+    return page.evaluate(
+        """async (tags) => {
+            const results = await axe.run(document, { runOnly: { type: "tag", values: tags } });
+            return results.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map((n) => n.target.join(" ") + " :: " + n.failureSummary),
+            }));
+        }""",
+        WCAG_TAGS,
+    )
+
+
+def assert_accessible(page: Page, axe_source: str) -> None:
+    violations = axe_violations(page, axe_source)
+    assert violations == [], "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']}\n  " + "\n  ".join(v["nodes"]) for v in violations
+    )
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def french_number(value: int) -> str:
+    """How Intl.NumberFormat("fr") groups thousands: a narrow no-break space (U+202F)."""
+    return f"{value:,}".replace(",", "\u202f")
