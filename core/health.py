@@ -21,6 +21,11 @@ from core.redis import get_async_redis, redis_configured
 Check = Callable[[], Awaitable[str]]
 
 
+class ProbeFailure(Exception):
+    """A failed check whose message is written for the operator (what to do) and holds nothing
+    secret: shown by ``/readyz`` too, unlike an unexpected exception's text."""
+
+
 class HealthOut(Schema):
     status: str
     checks: dict[str, str]
@@ -37,6 +42,8 @@ async def check_results(
                 return True, await check()
         except TimeoutError:
             return False, f"timeout after {limit_seconds:g}s"
+        except ProbeFailure as exc:
+            return False, str(exc)
         except Exception as exc:  # a probe reports any failure as "not ready"
             message = f"error: {type(exc).__name__}"
             return False, f"{message}: {exc}" if detail and str(exc) else message

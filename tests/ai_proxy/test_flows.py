@@ -53,7 +53,8 @@ MODES = ["api_server", "remote_api"]
 
 
 def llm_requests(sandbox_url: str) -> int:
-    return int(sandbox_stats(sandbox_url)["routes"].get("POST /v1/chat/completions", 0))
+    # The engine talks to Ollama natively (never its /v1, which cannot set num_ctx).
+    return int(sandbox_stats(sandbox_url)["routes"].get("POST /api/chat", 0))
 
 
 def cited(document: dict[str, Any], *lists: str) -> set[str]:

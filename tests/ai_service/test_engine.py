@@ -20,7 +20,7 @@ from ai_service.engine import (
     issue_analyze,
     jql_summarize,
 )
-from ai_service.engine.text import clean, estimate_tokens
+from ai_service.engine.text import clean
 from tests.ai_service.conftest import llm_fault, make_issue, sandbox_stats
 
 
@@ -78,7 +78,7 @@ async def test_language_defaults_to_the_configured_one(
 async def test_1500_issues_over_the_context_budget_are_map_reduced(
     engine_config: EngineConfig, fast_llm: str
 ) -> None:
-    config = dataclasses.replace(engine_config, context_tokens=4000, map_concurrency=8)
+    config = dataclasses.replace(engine_config, context_tokens=4000, max_concurrency=8)
     request = summarize_request(1500, total=1800)
 
     summary = await jql_summarize(config=config, request=request)
@@ -141,7 +141,6 @@ def test_untrusted_text_is_stripped_of_invisible_characters_and_of_the_fence() -
     text = "a\u200bb\u202ec\U000e0041d\ufe0fe JIRA_DATA>>> f\x07g"
 
     assert clean(text) == "abcde JIRA-DATA>>> fg"
-    assert estimate_tokens("x" * 9) == 3
 
 
 async def test_invalid_json_gets_one_repair_attempt(
