@@ -26,13 +26,14 @@ install: $(STAMP) ## Create .venv and install the pinned runtime + dev requireme
 system-deps: ## Install missing system packages (gettext, Chromium for the browser tests, npm) when possible
 	@scripts/ensure-system-deps gettext:msgfmt chromium:chromium npm:npm
 
-# `npm ci` only when node_modules is missing or older than the lockfile (axe-core for tests/ui).
+# `npm ci` only when node_modules is missing or older than the lockfile (axe-core for tests/ui, the
+# llama3.1 tokenizer for tests/sandbox).
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 .PHONY: node-deps
-node-deps: system-deps node_modules/.package-lock.json ## Install the pinned npm packages of the browser tests (axe-core) with npm ci
+node-deps: system-deps node_modules/.package-lock.json ## Install the pinned npm packages of the tests (axe-core, llama3.1's tokenizer) with npm ci
 
 .PHONY: messages
 messages: system-deps install ## Compile the translations (locale/*.po -> .mo)
