@@ -128,3 +128,11 @@ def sse_read(lines: Iterable[str]) -> Iterator[SSE]:
             current.data = f"{current.data}\n{value}" if current.data else value
         elif name == "id":
             current.id = value
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The tests' own Redis database (what the services get as REDIS_URL)."""
+    from django.conf import settings
+
+    return str(settings.REDIS_URL)
