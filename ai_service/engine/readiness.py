@@ -14,6 +14,8 @@ async def llm_check(config: EngineConfig) -> str:
     try:
         info = await client.model_info(fresh=True)
     except EngineError as exc:
+        if exc.__cause__ is not None:
+            raise exc.__cause__ from None  # unreachable: reported by its type, as every probe
         raise ProbeFailure(f"{config.provider} at {config.base_url}: {exc.detail}") from exc
     model = config.model
     if not info.present:
@@ -26,4 +28,4 @@ async def llm_check(config: EngineConfig) -> str:
             f"usable context of {model} is {context} tokens, below {MIN_CONTEXT_TOKENS}: "
             "raise LLM_CONTEXT_TOKENS or choose a model with a larger context"
         )
-    return f"ok: {model}, context {context} tokens"
+    return "ok"
