@@ -32,7 +32,8 @@ from core.redis import async_redis_for
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 30.0
+# A killed process's slot is free again after this (renewed every third of it while held).
+LEASE_SECONDS = 10.0
 WAITER_TTL_SECONDS = 10.0
 POLL_SECONDS = 0.05
 # A guess for Retry-After when our queue is full: one call's time per waiting round.
