@@ -15,15 +15,21 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.responses import Status
 
+from core.errors import ProbeFailure
 from core.http import build_async_client
 from core.redis import get_async_redis, redis_configured
 
+__all__ = [
+    "Check",
+    "ProbeFailure",
+    "check_results",
+    "health_router",
+    "probe_http",
+    "probe_redis",
+    "run_checks",
+]
+
 Check = Callable[[], Awaitable[str]]
-
-
-class ProbeFailure(Exception):
-    """A failed check whose message is written for the operator (what to do) and holds nothing
-    secret: shown by ``/readyz`` too, unlike an unexpected exception's text."""
 
 
 class HealthOut(Schema):

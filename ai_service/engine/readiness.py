@@ -6,7 +6,7 @@ from __future__ import annotations
 from ai_service.engine.config import MIN_CONTEXT_TOKENS, EngineConfig
 from ai_service.engine.errors import EngineError
 from ai_service.engine.llm import llm_client
-from core.health import ProbeFailure
+from core.errors import ProbeFailure
 
 
 async def llm_check(config: EngineConfig) -> str:
