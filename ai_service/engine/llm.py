@@ -239,9 +239,16 @@ class LLMClient:
             raise LLMUnavailable(
                 f"The model's usable context ({context} tokens) is below {MIN_CONTEXT_TOKENS}."
             )
+        # Ollama counts a thinking model's reasoning in num_predict: room for it too.
+        thinking = bool(self.config.think) or self.model.lower().startswith("gpt-oss")
+        output = (
+            min(2 * MAX_OUTPUT_TOKENS, context // 3)
+            if thinking
+            else min(MAX_OUTPUT_TOKENS, context // 4)
+        )
         return Budget(
             context_tokens=context,
-            output_tokens=min(MAX_OUTPUT_TOKENS, context // 4),
+            output_tokens=output,
             family=family_of(self.model),
             factor=await self.calibration.factor(self.model),
         )
