@@ -19,9 +19,17 @@ from typing import Any, Literal
 from aiohttp import web
 
 Target = Literal["oauth", "jira", "llm"]
-Mode = Literal["status", "delay", "hang", "malformed", "cut_stream"]
+Mode = Literal["status", "delay", "hang", "malformed", "cut_stream", "runner_crash", "stream_error"]
 TARGETS: tuple[str, ...] = ("oauth", "jira", "llm")
-MODES: tuple[str, ...] = ("status", "delay", "hang", "malformed", "cut_stream")
+MODES: tuple[str, ...] = (
+    "status",
+    "delay",
+    "hang",
+    "malformed",
+    "cut_stream",
+    "runner_crash",
+    "stream_error",
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,16 @@ class SandboxConfig:
     token_ttl: int = 3600
     llm_tokens_per_second: float = 200.0
     llm_first_token_ms: int = 20
+    # Ollama as a stock server runs it (see sandbox/README.md for the sources of each default).
+    ollama_context_length: int = 4096
+    ollama_parallel: int = 1
+    ollama_queue_max: int = 512
+    ollama_load_ms: int = 3000
+    ollama_keep_alive: str = "5m"
+    ollama_prompt_tokens_per_second: float = 1000.0
+    # OpenAI: a tier-1 account's limits.
+    openai_tpm: int = 200_000
+    openai_rpm: int = 500
 
     @property
     def base_url(self) -> str:
@@ -179,6 +197,10 @@ async def get_stats(request: web.Request) -> web.Response:
             "tokens_issued": state.counters["tokens_issued"],
             "refreshes": state.counters["refreshes"],
             "llm_cancelled": state.counters["llm_cancelled"],
+            "llm_truncated": state.counters["llm_truncated"],
+            "llm_prompt_tokens": state.counters["llm_prompt_tokens"],
+            "llm_reloads": state.counters["llm_reloads"],
+            "llm_queue_max": state.counters["llm_queue_max"],
             "counters": dict(state.counters),
         }
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -291,12 +290,16 @@ def _split_line_remainder(rest: str) -> tuple[str | None, str | None]:
     return (_clean(summary) if summary else None), status
 
 
-def _detect_language(system: str, user: str) -> Language:
+def _detect_language(system: str, user: str, cut: bool = False) -> Language:
     outside = FENCE_RE.sub(" ", f"{system}\n{user}")
     explicit = list(EXPLICIT_LANG_RE.finditer(outside))
     if explicit:
         word = next(g for g in explicit[-1].groups() if g).lower()
         return "fr" if word in ("french", "français", "fr") else "en"
+    if cut:
+        # The front of the prompt was cut with its language instruction: the model falls back to
+        # its own language, whatever the data's.
+        return "en"
     words = re.findall(r"[a-zà-ÿ]+", f"{system}\n{user}".lower())
     fr = sum(1 for w in words if w in FR_WORDS)
     en = sum(1 for w in words if w in EN_WORDS)
@@ -314,7 +317,7 @@ def _topic(user: str) -> str:
     return _clean(sentence, 100)
 
 
-def extract_material(messages: list[dict[str, Any]]) -> Material:
+def extract_material(messages: list[dict[str, Any]], *, cut: bool = False) -> Material:
     system = "\n".join(text_of(m.get("content")) for m in messages if m.get("role") == "system")
     user = "\n".join(text_of(m.get("content")) for m in messages if m.get("role") == "user")
     # Issues come from the user messages (the fenced data); the system message is a fallback so an
@@ -367,7 +370,7 @@ def extract_material(messages: list[dict[str, Any]]) -> Material:
         statuses=list(statuses),
         quotes=list(quotes)[:10],
         topic=_topic(user),
-        language=_detect_language(system, user),
+        language=_detect_language(system, user, cut),
         prompt_text=f"{system}\n{user}",
         task=_task(user),
     )
@@ -791,20 +794,16 @@ def broken_json(text: str) -> str:
     return text[: max(1, len(text) // 2)]
 
 
-def approx_tokens(text: str) -> int:
-    """Token estimate: one token per four characters (no tokenizer is available offline)."""
-    return math.ceil(len(text) / 4)
-
-
-def prompt_tokens(messages: Iterable[dict[str, Any]]) -> int:
-    return approx_tokens("".join(text_of(m.get("content")) for m in messages))
-
-
 def build_answer(
-    messages: list[dict[str, Any]], *, json_mode: bool, schema: dict[str, Any] | None
+    messages: list[dict[str, Any]],
+    *,
+    json_mode: bool,
+    schema: dict[str, Any] | None,
+    cut: bool = False,
 ) -> Answer:
-    """The full answer text for a request. ``schema`` None with ``json_mode``: JSON object mode."""
-    material = extract_material(messages)
+    """The full answer text for a request. ``schema`` None with ``json_mode``: JSON object mode.
+    ``cut``: the messages are what survived a cut prompt (no language instruction: English)."""
+    material = extract_material(messages, cut=cut)
     last_user = next(
         (text_of(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), ""
     )
@@ -872,3 +871,38 @@ def strict_schema_problem(schema: Any, context: tuple[str, ...] = ()) -> str | N
             if problem:
                 return problem
     return None
+
+
+def thoughts(messages: list[dict[str, Any]], *, cut: bool = False, chars: int = 4_000) -> str:
+    """What a thinking model muses before it answers (English, as qwen3 thinks): a monologue built
+    from the material, at least ``chars`` long (the caller cuts it to its thinking budget)."""
+    material = extract_material(messages, cut=cut)
+    language = "French" if material.language == "fr" else "English"
+    lines = ["Okay, let me work out what is asked here."]
+    if material.task:
+        lines.append(f"The task is: {material.task}.")
+    elif material.topic:
+        lines.append(f"The request says: {material.topic}.")
+    if material.keys:
+        listed = ", ".join(material.keys[:8])
+        lines.append(f"The data mentions {len(material.keys)} issue keys: {listed}.")
+    else:
+        lines.append("The data does not seem to cite any issue key.")
+    for key in material.keys[:6]:
+        facts = material.facts(key)
+        about = f" about {facts.summary}" if facts.summary else ""
+        status = f", status {facts.status}" if facts.status else ""
+        lines.append(f"{key} is{about}{status}.")
+    lines.append(f"I should only cite keys from the data and answer in {language}.")
+    rounds = [
+        "Wait, let me check the details again before writing anything.",
+        "Hmm, is anything blocked or at risk? Let me look at the statuses once more.",
+        "Let me make sure I do not invent a key, a number or a person.",
+    ]
+    text = " ".join(lines)
+    out = [text]
+    i = 0
+    while sum(len(part) + 1 for part in out) < chars:
+        out.append(rounds[i % len(rounds)] + " " + text)
+        i += 1
+    return " ".join(out)

@@ -269,3 +269,140 @@ async def test_pace_control_is_shown_and_restored_by_reset(sandbox_url: str) -> 
     assert refused.status_code == 400
     assert restored == initial
     assert (initial["tokens_per_second"], initial["first_token_ms"]) == (200.0, 20)
+
+
+RUNNER_CRASH = (
+    "model runner has unexpectedly stopped, this may be due to resource limitations or an "
+    "internal error, check ollama server logs for details"
+)
+
+
+async def test_runner_crash_is_ollamas_500_and_costs_a_reload(llm_url: str) -> None:
+    _fault(llm_url, mode="runner_crash", count=2)
+    async with httpx.AsyncClient() as http:
+        native = await http.post(
+            f"{llm_url}/api/chat", json={"model": "llama3.1:8b", "messages": MESSAGES}
+        )
+        loaded = (await http.get(f"{llm_url}/api/ps")).json()["models"]
+        v1 = await http.post(
+            f"{llm_url}/v1/chat/completions", json={"model": "llama3.1:8b", "messages": MESSAGES}
+        )
+    after = await ollama.AsyncClient(host=llm_url).chat(model="llama3.1:8b", messages=MESSAGES)
+
+    assert native.status_code == 500
+    assert native.json() == {"error": RUNNER_CRASH}
+    assert v1.status_code == 500
+    assert v1.json() == {
+        "error": {"message": RUNNER_CRASH, "type": "api_error", "param": None, "code": None}
+    }
+    assert loaded == []  # the runner died with the model
+    assert after.done_reason == "stop"
+    assert _stats(llm_url)["counters"]["llm_loads"] == 3
+
+
+async def test_v1_mid_stream_error_is_an_empty_chunk_then_a_clean_end(llm_url: str) -> None:
+    _fault(llm_url, mode="stream_error", count=1)
+    async with (
+        httpx.AsyncClient() as http,
+        http.stream(
+            "POST",
+            f"{llm_url}/v1/chat/completions",
+            json={"model": "llama3.1:8b", "messages": MESSAGES, "stream": True},
+        ) as response,
+    ):
+        events = [line async for line in response.aiter_lines() if line]
+
+    chunks = [json.loads(e.removeprefix("data: ")) for e in events]
+    assert response.status_code == 200
+    assert chunks[-1]["choices"] == [{"index": 0, "delta": {"content": ""}, "finish_reason": None}]
+    assert all(c["choices"][0]["finish_reason"] is None for c in chunks)
+    assert "data: [DONE]" not in events
+    assert len(chunks) > 3
+    assert _stats(llm_url)["llm_cancelled"] == 0
+
+
+async def test_v1_mid_stream_error_ends_the_sdk_iteration_without_a_finish(llm_url: str) -> None:
+    _fault(llm_url, mode="stream_error", count=1)
+    client = AsyncOpenAI(base_url=f"{llm_url}/v1", api_key="ollama", max_retries=0)
+
+    stream = await client.chat.completions.create(
+        model="llama3.1:8b",
+        messages=MESSAGES,
+        stream=True,
+    )
+    chunks = [chunk async for chunk in stream]
+
+    assert chunks[-1].choices[0].delta.content == ""
+    assert [c.choices[0].finish_reason for c in chunks] == [None] * len(chunks)
+
+
+async def test_native_mid_stream_error_is_an_error_line(llm_url: str) -> None:
+    _fault(llm_url, mode="stream_error")
+    received: list[Any] = []
+
+    stream = await ollama.AsyncClient(host=llm_url).chat(
+        model="llama3.1:8b", messages=MESSAGES, stream=True
+    )
+    with pytest.raises(ollama.ResponseError) as caught:
+        await _collect(stream, received)
+
+    assert caught.value.status_code == -1
+    assert caught.value.error == RUNNER_CRASH
+    assert len(received) > 3
+
+
+async def test_openai_mid_stream_error_is_an_error_event(llm_url: str, client: AsyncOpenAI) -> None:
+    _fault(llm_url, mode="stream_error")
+    received: list[Any] = []
+
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True
+    )
+    with pytest.raises(openai.APIError) as caught:
+        await _collect(stream, received)
+
+    assert caught.value.message == (
+        "The server had an error while processing your request. Sorry about that!"
+    )
+    assert len(received) > 3
+
+
+async def test_ollama_v1_errors_have_ollamas_shape(llm_url: str) -> None:
+    _fault(llm_url, mode="status", status=500, count=1)
+    async with httpx.AsyncClient() as http:
+        fault = await http.post(
+            f"{llm_url}/v1/chat/completions", json={"model": "qwen3:8b", "messages": MESSAGES}
+        )
+        empty = await http.post(
+            f"{llm_url}/v1/chat/completions", json={"model": "qwen3:8b", "messages": []}
+        )
+        missing = await http.post(
+            f"{llm_url}/v1/chat/completions", json={"model": "mistral:7b", "messages": MESSAGES}
+        )
+
+    assert fault.json() == {
+        "error": {
+            "message": "an error was encountered while running the model (sandbox fault 500)",
+            "type": "api_error",
+            "param": None,
+            "code": None,
+        }
+    }
+    assert empty.status_code == 400
+    assert empty.json() == {
+        "error": {
+            "message": "[] is too short - 'messages'",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": None,
+        }
+    }
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "error": {
+            "message": "model 'mistral:7b' not found",
+            "type": "not_found_error",
+            "param": None,
+            "code": None,
+        }
+    }

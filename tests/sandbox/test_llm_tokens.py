@@ -12,6 +12,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sandbox.llm import tokens
@@ -92,3 +93,30 @@ def test_tokens_join_back_into_the_text() -> None:
     assert len(pieces) == tokens.count(text)
     assert tokens.tokenize("ticket 2026", "qwen") == ["ticket", " ", "2", "0", "2", "6"]
     assert tokens.tokenize("ticket 2026") == ["ticket", " ", "202", "6"]
+
+
+async def test_reported_prompt_tokens_match_the_real_tokenizer(sandbox_url: str) -> None:
+    user = prompts.analysis_prompt("PAY-8")
+    messages = [
+        {"role": "system", "content": prompts.SYSTEM_FR},
+        {"role": "user", "content": user},
+    ]
+    real_system, real_user = reference()[prompts.SYSTEM_FR], reference()[user]
+    # llama 3's template: <|begin_of_text|>, a 4-token header and <|eot_id|> per message, the
+    # assistant's header.
+    real = 1 + (4 + real_system + 1) + (4 + real_user + 1) + 4
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{sandbox_url}/api/chat",
+            json={
+                "model": "llama3.1:8b",
+                "messages": messages,
+                "stream": False,
+                "options": {"num_ctx": 8192},
+            },
+        )
+
+    reported = response.json()["prompt_eval_count"]
+    assert reported == tokens.chat_tokens(messages)
+    assert abs(reported - real) <= 0.10 * real, f"sandbox {reported}, llama3.1 {real}"
