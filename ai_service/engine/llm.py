@@ -241,11 +241,11 @@ class LLMClient:
             )
         # Ollama counts a thinking model's reasoning in num_predict: room for it too.
         thinking = bool(self.config.think) or self.model.lower().startswith("gpt-oss")
-        output = (
-            min(2 * MAX_OUTPUT_TOKENS, context // 3)
-            if thinking
-            else min(MAX_OUTPUT_TOKENS, context // 4)
-        )
+        # A quarter of the context, but never so little that a JSON answer cannot be written
+        # in a small one (half of it below 4,096).
+        output = min(MAX_OUTPUT_TOKENS, max(context // 4, min(1_024, context // 2)))
+        if thinking:
+            output = min(2 * output, context // 2)
         return Budget(
             context_tokens=context,
             output_tokens=output,
@@ -341,7 +341,10 @@ class LLMClient:
         finished: Finished | None = None
         try:
             async with self.limiter.slot(queued):
-                if on_step is not None and await self.provider.loaded() is False:
+                if (
+                    on_step is not None
+                    and await self.provider.loaded(budget.context_tokens) is False
+                ):
                     await on_step("load", None)
                 thinker = ThinkFilter()
                 thinking_told = False

@@ -46,7 +46,10 @@ async def test_events_come_in_order_with_sse_headers(
         ("log", "section"),
         ("log", "section"),
     ]
-    assert {e.event for e in named[4:-1]} == {"delta", "result"}
+    # Then the text, and at most the model's own news (waiting for a slot, loading, thinking).
+    waits = [json.loads(e.data)["step"] for e in named[4:-1] if e.event == "log"]
+    assert set(waits) <= {"queue", "load", "think"}
+    assert {e.event for e in named[4:-1]} - {"log"} == {"delta", "result"}
     deltas = event_data(named, "delta")
     assert {d["section"] for d in deltas} == set(STREAM_SECTIONS)
     results = {d["section"]: d["content"] for d in event_data(named, "result")}

@@ -72,8 +72,9 @@ class Provider(Protocol):
 
     async def model_info(self) -> ModelInfo: ...
 
-    async def loaded(self) -> bool | None:
-        """The model is in memory now (None: the vendor does not say)."""
+    async def loaded(self, context_tokens: int | None = None) -> bool | None:
+        """The model is in memory now, with that context if given (None: the vendor does not
+        say)."""
         ...
 
     async def close(self) -> None: ...

@@ -204,7 +204,8 @@ class OllamaProvider:
             loaded=await self._loaded(),
         )
 
-    async def _loaded(self) -> bool | None:
+    async def _loaded(self, context_tokens: int | None = None) -> bool | None:
+        """In memory now, with this context (another ``num_ctx`` means a reload)."""
         try:
             response = await self._client.get("/api/ps")
             if response.status_code != 200:
@@ -213,10 +214,14 @@ class OllamaProvider:
         except (httpx.HTTPError, ValueError, AttributeError):
             return None
         names = {self.model, f"{self.model}:latest"}
-        return any(m.get("name") in names or m.get("model") in names for m in models)
+        for found in models:
+            if found.get("name") in names or found.get("model") in names:
+                allocated = found.get("context_length")
+                return context_tokens is None or allocated in (None, context_tokens)
+        return False
 
-    async def loaded(self) -> bool | None:
-        return await self._loaded()
+    async def loaded(self, context_tokens: int | None = None) -> bool | None:
+        return await self._loaded(context_tokens)
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -270,7 +270,7 @@ class OpenAIProvider:
         names = {m.id for m in page.data}
         return ModelInfo(present=self.model in names, thinking=reasoning_model(self.model))
 
-    async def loaded(self) -> bool | None:
+    async def loaded(self, context_tokens: int | None = None) -> bool | None:
         return None
 
     async def close(self) -> None:
