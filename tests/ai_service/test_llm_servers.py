@@ -9,6 +9,7 @@ import dataclasses
 import json
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -17,12 +18,14 @@ from ai_service.engine import (
     EngineConfig,
     LLMQuotaExhausted,
     LLMRateLimited,
+    LLMUnavailable,
     issue_analyze,
     issue_analyze_stream,
     jql_summarize,
 )
 from ai_service.engine.llm import Budget
 from ai_service.engine.pipeline import analysis_messages, analysis_room, cost_of, issue_context
+from ai_service.engine.providers.ollama import ollama_error
 from ai_service.engine.readiness import llm_check
 from core.errors import ProbeFailure
 from tests.ai_service.conftest import llm_fault, make_issue, sandbox_stats
@@ -207,3 +210,42 @@ async def test_a_rate_limit_beyond_the_wait_budget_is_passed_on_with_its_retry_a
         "llm_rate_limited",
         600,
     )
+
+
+async def test_a_crashed_runner_is_sent_once_more_then_named(
+    engine_config: EngineConfig, fast_llm: str
+) -> None:
+    request = AnalyzeRequest(issue=make_issue(1))
+    llm_fault(fast_llm, mode="runner_crash", count=1)
+
+    analysis = await issue_analyze(config=engine_config, request=request)
+
+    assert analysis.issue_key == "PAY-1"
+    assert routes(fast_llm)["POST /api/chat"] == 2  # the crash, then the reloaded runner's answer
+
+    llm_fault(fast_llm, mode="runner_crash")
+    with pytest.raises(LLMUnavailable) as caught:
+        await issue_analyze(config=engine_config, request=request)
+
+    assert caught.value.detail == (
+        "The Ollama model runner stopped (often out of memory); see the Ollama server logs."
+    )
+    assert routes(fast_llm)["POST /api/chat"] == 4
+
+
+def test_ollamas_full_queue_is_a_rate_limit_not_an_outage() -> None:
+    busy = ollama_error(
+        503,
+        "server busy, please try again.  maximum pending requests exceeded",
+        model="llama3.1:8b",
+        headers=httpx.Headers(),
+    )
+    other = ollama_error(503, "an error", model="llama3.1:8b", headers=httpx.Headers())
+
+    assert (type(busy), busy.status, busy.retry_after, busy.retryable) == (
+        LLMRateLimited,
+        503,
+        10,
+        False,
+    )
+    assert (type(other), other.status, other.retryable) == (LLMUnavailable, 502, False)

@@ -68,7 +68,7 @@ def ollama_error(status: int, message: str, *, model: str, headers: httpx.Header
     lowered = message.lower()
     if status == 404 or ("not found" in lowered and "pull" in lowered):
         return LLMModelMissing(model)
-    if status == 503 or "server busy" in lowered:
+    if "server busy" in lowered:
         # OLLAMA_MAX_QUEUE is full: the server says so, it is not down.
         seconds = retry_after_parse(headers.get("retry-after"))
         return LLMRateLimited(
@@ -86,7 +86,8 @@ def ollama_error(status: int, message: str, *, model: str, headers: httpx.Header
         )
     else:
         error = LLMUnavailable()
-    error.retryable = status >= 500
+    # A 503 is a server that is full or going away: not sent again at once.
+    error.retryable = status >= 500 and status != 503
     return error
 
 
