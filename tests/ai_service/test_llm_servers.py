@@ -26,6 +26,7 @@ from ai_service.engine import (
 from ai_service.engine.llm import Budget
 from ai_service.engine.pipeline import analysis_messages, analysis_room, cost_of, issue_context
 from ai_service.engine.providers.ollama import ollama_error
+from ai_service.engine.providers.openai import rate_limit_wait
 from ai_service.engine.readiness import llm_check
 from core.errors import ProbeFailure
 from tests.ai_service.conftest import llm_fault, make_issue, sandbox_stats
@@ -249,3 +250,16 @@ def test_ollamas_full_queue_is_a_rate_limit_not_an_outage() -> None:
         False,
     )
     assert (type(other), other.status, other.retryable) == (LLMUnavailable, 502, False)
+
+
+def test_openais_wait_is_read_from_whatever_it_sent() -> None:
+    def wait(message: str = "", **headers: str) -> int:
+        request = httpx.Request("POST", "https://api.openai.com/v1/chat/completions")
+        return rate_limit_wait(httpx.Response(429, headers=headers, request=request), message)
+
+    assert wait(**{"retry-after-ms": "1500"}) == 2
+    assert wait(**{"retry-after": "7"}) == 7
+    assert wait("Rate limit reached for gpt-4o-mini (TPM). Please try again in 8.64s.") == 9
+    assert wait("Please try again in 120ms.") == 1
+    assert wait(**{"x-ratelimit-reset-tokens": "6m0s"}) == 360
+    assert wait() == 30
