@@ -41,6 +41,8 @@ _PASSED_ON = {
     ErrorCode.LLM_TIMEOUT,
     ErrorCode.LLM_INVALID_OUTPUT,
     ErrorCode.LLM_RATE_LIMITED,
+    ErrorCode.LLM_BUSY,
+    ErrorCode.LLM_QUOTA_EXHAUSTED,
 }
 # Connections to ai-service beside the streams (non-streamed calls of the same moment).
 EXTRA_CONNECTIONS = 64
@@ -95,8 +97,9 @@ class RemoteBackend:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         llm_timeout = float(settings.LLM_TIMEOUT_SECONDS)
-        # A summary may take a map step, a combine step and a repair turn, each with one SDK
-        # retry: ai-service answers (504 llm_timeout) well within this budget.
+        # A summary may take a map step, a combine step and a repair turn (each bounded by the
+        # total LLM timeout once it holds its slot): ai-service answers (504 llm_timeout) well
+        # within this budget.
         self.call_timeout = llm_timeout * 6 + 10
         # Streams carry a keepalive comment at least every 15 s, and an LLM that stalls ends in
         # ai-service's own llm_timeout error event.

@@ -13,9 +13,10 @@ from django.conf import settings
 from ai_service.contract.events import error_event
 from ai_service.contract.schemas import Analysis, AnalyzeRequest, SummarizeRequest, Summary
 from ai_service.engine import EngineConfig, issue_analyze, issue_analyze_stream, jql_summarize
+from ai_service.engine.readiness import llm_check
 from ai_service.metrics import LATENCY, REQUESTS, STREAMS_IN_FLIGHT
 from core.errors import ApiError
-from core.health import Check, probe_http
+from core.health import Check, probe_redis
 from core.sse import EventStream, StreamSlots, TooManyStreams
 
 STREAM_ENDPOINT = "analyze-issue/stream"
@@ -62,13 +63,13 @@ def analysis_stream_open(*, request: AnalyzeRequest) -> EventStream:
 
 
 def readiness_checks() -> dict[str, Check]:
-    """``/readyz``: the LLM endpoint's model list answers."""
+    """``/readyz``: Redis (the shared LLM limiter) answers; the model is on the LLM server and
+    its usable context is large enough."""
 
     async def llm() -> str:
-        url, headers = engine_config().models_endpoint()
-        return await probe_http(url, seconds=settings.HEALTH_CHECK_TIMEOUT_SECONDS, headers=headers)
+        return await llm_check(engine_config())
 
-    return {"llm": llm}
+    return {"redis": probe_redis, "llm": llm}
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_bool, env_float, env_int, env_list, env_str
+from core.env import env_bool, env_float, env_int, env_int_or_auto, env_list, env_str
 from core.observability import logging_config
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
@@ -33,8 +33,16 @@ OLLAMA_MODEL = env_str("OLLAMA_MODEL", "llama3.1:8b")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL").rstrip("/")
-LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 120.0, minimum=0.1)
-LLM_CONTEXT_TOKENS = env_int("LLM_CONTEXT_TOKENS", 8000, minimum=512)
+# The shared LLM limiter and the token calibration (see the README); unset: this process only.
+REDIS_URL = env_str("REDIS_URL")
+LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 600.0, minimum=0.1)
+LLM_CONNECT_TIMEOUT_SECONDS = env_float("LLM_CONNECT_TIMEOUT_SECONDS", 5.0, minimum=0.05)
+LLM_FIRST_TOKEN_TIMEOUT_SECONDS = env_float("LLM_FIRST_TOKEN_TIMEOUT_SECONDS", 300.0, minimum=0.05)
+LLM_IDLE_TIMEOUT_SECONDS = env_float("LLM_IDLE_TIMEOUT_SECONDS", 60.0, minimum=0.05)
+LLM_CONTEXT_TOKENS = env_int_or_auto("LLM_CONTEXT_TOKENS", minimum=512)
+LLM_MAX_CONCURRENCY = env_int_or_auto("LLM_MAX_CONCURRENCY", minimum=1)
+LLM_QUEUE_MAX = env_int("LLM_QUEUE_MAX", 64, minimum=0)
+LLM_KEEP_ALIVE = env_str("LLM_KEEP_ALIVE", "30m")
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "fr")
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 1.0, minimum=0.05)
 OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -50,6 +58,7 @@ if PRODUCTION:
         for n, v in (
             ("DJANGO_SECRET_KEY", env_str("DJANGO_SECRET_KEY")),
             ("AI_SHARED_SECRET", AI_SHARED_SECRET),
+            ("REDIS_URL", REDIS_URL),
         )
         if not v
     ]

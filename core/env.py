@@ -68,3 +68,11 @@ def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_int_or_auto(name: str, *, minimum: int = 0) -> int | None:
+    """An integer, or None for ``auto`` (and when unset): a cap whose default is discovered."""
+    raw = _raw(name)
+    if raw is None or raw.lower() == "auto":
+        return None
+    return env_int(name, 0, minimum=minimum)

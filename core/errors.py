@@ -81,6 +81,11 @@ class ApiError(Exception):
         return {"detail": self.detail, "code": str(self.code)}
 
 
+class ProbeFailure(Exception):
+    """A failed health check whose message is written for the operator (what to do) and holds
+    nothing secret: ``/readyz`` shows it, unlike an unexpected exception's text."""
+
+
 def error_response(
     status: int, code: str, detail: str, *, retry_after: int | None = None
 ) -> HttpResponse:

@@ -15,8 +15,19 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.responses import Status
 
+from core.errors import ProbeFailure
 from core.http import build_async_client
 from core.redis import get_async_redis, redis_configured
+
+__all__ = [
+    "Check",
+    "ProbeFailure",
+    "check_results",
+    "health_router",
+    "probe_http",
+    "probe_redis",
+    "run_checks",
+]
 
 Check = Callable[[], Awaitable[str]]
 
@@ -37,6 +48,8 @@ async def check_results(
                 return True, await check()
         except TimeoutError:
             return False, f"timeout after {limit_seconds:g}s"
+        except ProbeFailure as exc:
+            return False, str(exc)
         except Exception as exc:  # a probe reports any failure as "not ready"
             message = f"error: {type(exc).__name__}"
             return False, f"{message}: {exc}" if detail and str(exc) else message

@@ -22,9 +22,9 @@ def redis_configured() -> bool:
     return bool(settings.REDIS_URL)
 
 
-def _async_client() -> aioredis.Redis:
+def _async_client(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_url(
-        settings.REDIS_URL,
+        url,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
         health_check_interval=30,
@@ -36,7 +36,13 @@ _async_clients = per_loop(_async_client)
 
 
 def get_async_redis() -> aioredis.Redis:
-    return _async_clients.get()
+    return _async_clients.get(settings.REDIS_URL)
+
+
+def async_redis_for(url: str) -> aioredis.Redis:
+    """The asyncio client of the running loop for ``url``: for code that must not read Django
+    settings (the LLM engine is handed its URL)."""
+    return _async_clients.get(url)
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,9 @@ class EngineError(ApiError):
     status = 502
     code = ErrorCode.LLM_UNAVAILABLE
     detail = "The language model failed."
+    # The server failed before writing anything and nothing of the request runs on: sending it
+    # once more is safe (a crashed runner reloads). Never set for timeouts or queue answers.
+    retryable = False
 
 
 class LLMUnavailable(EngineError):
@@ -43,3 +46,47 @@ class LLMInvalidOutput(EngineError):
     status = 502
     code = ErrorCode.LLM_INVALID_OUTPUT
     detail = "The language model returned an invalid answer."
+
+
+class LLMBusy(EngineError):
+    """Our own queue for the LLM is full (every slot busy, ``queue_max`` waiting): 503 with
+    Retry-After. Distinct from a vendor's rate limit: nothing is wrong upstream, we are full."""
+
+    status = 503
+    code = ErrorCode.LLM_BUSY
+    detail = "The language model is busy with other requests; retry shortly."
+
+
+class LLMQuotaExhausted(EngineError):
+    """OpenAI's ``insufficient_quota``: no wait cures it, so no Retry-After."""
+
+    status = 502
+    code = ErrorCode.LLM_QUOTA_EXHAUSTED
+    detail = (
+        "The language model account has no credit left (quota exhausted); "
+        "its billing must be updated."
+    )
+
+
+class LLMModelMissing(LLMUnavailable):
+    """The model is not on the server (not pulled): an operator's fix, named in the detail."""
+
+    def __init__(self, model: str, *, provider: str = "ollama") -> None:
+        if provider == "ollama":
+            detail = f"The model {model} is not on the Ollama server: run `ollama pull {model}`."
+        else:
+            detail = f"The model {model} does not exist or this account cannot use it."
+        super().__init__(detail)
+
+
+class LLMContextExceeded(LLMUnavailable):
+    """The server cut the prompt to its context even after a smaller retry: no answer built on
+    a prompt with its front missing (rules, task, issue) is shown."""
+
+    detail = "The request did not fit the language model's context."
+
+
+class LLMOutputCut(LLMInvalidOutput):
+    """The answer stopped at its length limit (``done_reason``/``finish_reason`` ``length``)."""
+
+    detail = "The language model's answer was cut at its length limit."

@@ -18,3 +18,8 @@ CITATIONS_REMOVED = Counter(
     "jira_ai_llm_citations_removed_total",
     "Issue keys cited by the model that were not in its input (removed from the output).",
 )
+LLM_CONTEXT_TRUNCATED = Counter(
+    "jira_ai_llm_context_truncated_total",
+    "Prompts the LLM server reported as cut to its context (never shown as an answer).",
+    ["model"],
+)

@@ -2,8 +2,11 @@
 
 Facts first: ``stats`` are counted here and handed to the model as facts; the issue keys it may
 cite are listed, and any other key it cites is removed (and counted). Budgets: each issue is one
-compact line (its description capped); when the lines exceed ``context_tokens``, they are
-summarized in chunks concurrently, then the partial summaries are combined (map-reduce).
+compact line (its description capped); when the lines exceed what the model's context holds
+(``llm.Budget``, estimates that never undercount), they are summarized in chunks, then the partial
+summaries are combined (map-reduce). Every call goes through the shared limiter: the chunks of one
+summary take at most the server's concurrency at once. A chunk the server reports as cut is split
+in two and done again; an analysis whose prompt was cut is rebuilt with half the comments.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections import Counter
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -35,10 +39,12 @@ from ai_service.contract.schemas import (
     SummaryCoverage,
 )
 from ai_service.engine.config import EngineConfig
-from ai_service.engine.llm import Message, llm_client
+from ai_service.engine.errors import LLMRateLimited
+from ai_service.engine.llm import Budget, LLMPromptCut, Message, llm_client
 from ai_service.engine.metrics import CITATIONS_REMOVED
 from ai_service.engine.prompts import PROMPT_VERSION, render
-from ai_service.engine.text import clean, estimate_tokens, one_line
+from ai_service.engine.text import clean, one_line
+from ai_service.engine.tokens import estimate_tokens
 from core.aio import gather_first_error
 from core.keys import ISSUE_KEY_IN_TEXT_RE as KEY_RE
 
@@ -54,10 +60,14 @@ NONE_LABEL = "(none)"
 # -- budgets and compact text ------------------------------------------------------------------
 
 
-def input_budget(config: EngineConfig) -> int:
-    """Tokens a prompt may use: the context minus a reserve for the answer."""
-    reserve = min(2_000, config.context_tokens // 4)
-    return max(config.context_tokens - reserve, 256)
+# Rate-limit waits (OpenAI's tokens per minute) one summary may sit out before it gives up.
+RATE_LIMIT_WAIT_BUDGET_SECONDS = 90.0
+CUT_SPLITS = 3
+Cost = Callable[[str], int]
+
+
+def cost_of(budget: Budget) -> Cost:
+    return lambda text: math.ceil(estimate_tokens(text, family=budget.family) * budget.factor)
 
 
 def language_of(requested: Language | None, config: EngineConfig) -> Language:
@@ -146,33 +156,52 @@ def _messages(language: Language, user: str) -> list[Message]:
 # -- summarize ---------------------------------------------------------------------------------
 
 
-def _chunks(lines: Sequence[tuple[str, str]], budget: int) -> list[list[tuple[str, str]]]:
-    """(key, line) pairs packed greedily into chunks of at most ``budget`` tokens (key list
-    included); an issue is never split."""
+def _chunks(lines: Sequence[tuple[str, str]], room: int, cost: Cost) -> list[list[tuple[str, str]]]:
+    """(key, line) pairs packed greedily into chunks of at most ``room`` tokens (the line and the
+    key in the allowed list); an issue is never split."""
     chunks: list[list[tuple[str, str]]] = [[]]
     used = 0
     for key, line in lines:
-        cost = estimate_tokens(line) + estimate_tokens(key) + 1
-        if chunks[-1] and used + cost > budget:
+        size = cost(line) + cost(key + ", ") + 1
+        if chunks[-1] and used + size > room:
             chunks.append([])
             used = 0
         chunks[-1].append((key, line))
-        used += cost
+        used += size
     return chunks
 
 
-async def _summarize_part(
-    config: EngineConfig,
+class RateLimitWaits:
+    """The vendor's rate-limit waits one summary may sit out (a map-reduce burst hits a
+    tokens-per-minute limit); beyond the budget the 503 ``llm_rate_limited`` goes to the user
+    with the vendor's own ``retry_after``."""
+
+    def __init__(self, seconds: float = RATE_LIMIT_WAIT_BUDGET_SECONDS) -> None:
+        self.left = seconds
+
+    async def run(self, call: Callable[[], Awaitable[R]]) -> R:
+        while True:
+            try:
+                return await call()
+            except LLMRateLimited as exc:
+                wait = float(exc.retry_after or 0)
+                if not 0 < wait <= self.left:
+                    raise
+                self.left -= wait
+                logger.info("LLM rate limit: waiting %.0fs inside the summary", wait)
+                await asyncio.sleep(wait)
+
+
+def _summarize_user(
     language: Language,
     *,
     jql: str,
-    part: list[tuple[str, str]],
+    part: Sequence[tuple[str, str]],
     total: int,
     label: str,
     stats: Stats,
-) -> tuple[LLMSummary, int]:
-    keys = [k for k, _ in part]
-    user = render(
+) -> str:
+    return render(
         "summarize",
         language,
         jql=jql,
@@ -180,20 +209,64 @@ async def _summarize_part(
         total=total,
         part=label,
         stats=_stats_json(stats),
-        keys=", ".join(keys),
+        keys=", ".join(k for k, _ in part),
         data="\n".join(line for _, line in part),
     )
-    output = await llm_client(config).complete_json(
-        messages=_messages(language, user),
-        output=LLMSummary,
-        schema_name="jql_summary",
-        repair=render("repair", language, problem="$problem"),
-    )
-    return _summary_checked(output, frozenset(keys))
+
+
+async def _summarize_part(
+    config: EngineConfig,
+    budget: Budget,
+    language: Language,
+    *,
+    jql: str,
+    part: list[tuple[str, str]],
+    total: int,
+    label: str,
+    issues: dict[str, NormalizedIssue],
+    splits: int = CUT_SPLITS,
+) -> list[tuple[LLMSummary, int]]:
+    """The partial summaries of ``part``: one, or more when the server cut the prompt (the
+    part is split in two and each half done again)."""
+    keys = [k for k, _ in part]
+    stats = summary_stats([issues[k] for k in keys])
+    user = _summarize_user(language, jql=jql, part=part, total=total, label=label, stats=stats)
+    try:
+        output = await llm_client(config).complete_json(
+            messages=_messages(language, user),
+            output=LLMSummary,
+            schema_name="jql_summary",
+            repair=render("repair", language, problem="$problem"),
+            budget=budget,
+        )
+    except LLMPromptCut:
+        if splits <= 0 or len(part) < 2:
+            raise
+        half = len(part) // 2
+        logger.warning("summary chunk of %d issues cut by the server: split in two", len(part))
+        budget = await llm_client(config).budget()  # the cut raised the calibration
+        results = []
+        for piece in (part[:half], part[half:]):
+            results.extend(
+                await _summarize_part(
+                    config,
+                    budget,
+                    language,
+                    jql=jql,
+                    part=piece,
+                    total=total,
+                    label=label,
+                    issues=issues,
+                    splits=splits - 1,
+                )
+            )
+        return results
+    return [_summary_checked(output, frozenset(keys))]
 
 
 async def _combine(
     config: EngineConfig,
+    budget: Budget,
     language: Language,
     *,
     jql: str,
@@ -202,54 +275,80 @@ async def _combine(
     total: int,
     stats: Stats,
     allowed: frozenset[str],
+    waits: RateLimitWaits,
 ) -> tuple[LLMSummary, int]:
     """Partial summaries -> one; in several rounds when they do not fit one prompt."""
-    budget = input_budget(config)
     removed = 0
+    cost = cost_of(budget)
+    fixed = [
+        render("system", language),
+        render(
+            "combine",
+            language,
+            jql=jql,
+            parts=0,
+            count=analyzed,
+            total=total,
+            stats=_stats_json(stats),
+            keys=", ".join(sorted(allowed)),
+            data="",
+        ),
+    ]
+    room = max(budget.data_room(fixed), 64)
     while len(partials) > 1:
         texts = [
             (f"part{i}", json.dumps(p.model_dump(), ensure_ascii=False))
             for i, p in enumerate(partials)
         ]
-        groups = _chunks(texts, max(budget - estimate_tokens(_stats_json(stats)) - 400, 64))
+        groups = _chunks(texts, room, cost)
         if len(groups) == len(partials):  # each alone fills a prompt: combine pairwise
             groups = [texts[i : i + 2] for i in range(0, len(texts), 2)]
 
-        async def combine(group: list[tuple[str, str]]) -> tuple[LLMSummary, int]:
-            cited = sorted(set(KEY_RE.findall(" ".join(text for _, text in group))) & allowed)
-            user = render(
-                "combine",
-                language,
-                jql=jql,
-                parts=len(group),
-                count=analyzed,
-                total=total,
-                stats=_stats_json(stats),
-                keys=", ".join(cited),
-                data="\n\n".join(clean(text) for _, text in group),
-            )
-            output = await llm_client(config).complete_json(
-                messages=_messages(language, user),
-                output=LLMSummary,
-                schema_name="jql_summary",
-                repair=render("repair", language, problem="$problem"),
-            )
-            return _summary_checked(output, allowed)
+        def combine(
+            group: list[tuple[str, str]],
+        ) -> Callable[[], Awaitable[tuple[LLMSummary, int]]]:
+            async def call() -> tuple[LLMSummary, int]:
+                cited = sorted(set(KEY_RE.findall(" ".join(text for _, text in group))) & allowed)
+                user = render(
+                    "combine",
+                    language,
+                    jql=jql,
+                    parts=len(group),
+                    count=analyzed,
+                    total=total,
+                    stats=_stats_json(stats),
+                    keys=", ".join(cited),
+                    data="\n\n".join(clean(text) for _, text in group),
+                )
+                output = await llm_client(config).complete_json(
+                    messages=_messages(language, user),
+                    output=LLMSummary,
+                    schema_name="jql_summary",
+                    repair=render("repair", language, problem="$problem"),
+                    budget=budget,
+                )
+                return _summary_checked(output, allowed)
 
-        results = await _bounded(config, [combine(g) for g in groups])
+            return call
+
+        results = await _bounded(config, [combine(g) for g in groups], waits)
         partials = [r[0] for r in results]
         removed += sum(r[1] for r in results)
     return partials[0], removed
 
 
-async def _bounded(config: EngineConfig, calls: Sequence[Awaitable[R]]) -> list[R]:
-    """Run ``calls`` concurrently, at most ``config.map_concurrency`` at once; the first failure
-    cancels the others and is raised as itself."""
-    semaphore = asyncio.Semaphore(max(config.map_concurrency, 1))
+async def _bounded(
+    config: EngineConfig, calls: Sequence[Callable[[], Awaitable[R]]], waits: RateLimitWaits
+) -> list[R]:
+    """Run ``calls`` at most ``config.concurrency`` at once (the shared limiter caps the LLM
+    server across processes; this keeps one summary from filling its queue); rate limits are
+    waited out within ``waits``; the first other failure cancels the others (TaskGroup) and is
+    raised as itself."""
+    semaphore = asyncio.Semaphore(config.concurrency)
 
-    async def run(call: Awaitable[R]) -> R:
+    async def run(call: Callable[[], Awaitable[R]]) -> R:
         async with semaphore:
-            return await call
+            return await waits.run(call)
 
     return list(await gather_first_error(*(run(c) for c in calls)))
 
@@ -258,42 +357,49 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
     """The summary of a JQL result (``request.issues``, ``request.total`` matched in Jira)."""
     language = language_of(request.language, config)
     issues = request.issues
+    by_key = {i.key: i for i in issues}
     stats = summary_stats(issues)
     jql = one_line(request.jql, limit=2_000)
     lines = [(i.key, issue_line(i)) for i in issues]
     allowed = frozenset(i.key for i in issues)
-    overhead = estimate_tokens(
-        render("system", language)
-        + render(
-            "summarize", language, jql=jql, count=0, total=0, part="", stats="", keys="", data=""
-        )
-    )
-    budget = input_budget(config) - overhead - estimate_tokens(_stats_json(stats))
-    chunks = _chunks(lines, max(budget, 128))
     total = max(request.total, len(issues))
-    if len(chunks) == 1:
-        output, removed = await _summarize_part(
-            config, language, jql=jql, part=chunks[0], total=total, label="", stats=stats
+    budget = await llm_client(config).budget()
+    fixed = [
+        render("system", language),
+        _summarize_user(
+            language,
+            jql=jql,
+            part=[],
+            total=total,
+            label=" — 99/99",
+            stats=stats,
+        ),
+    ]
+    chunks = _chunks(lines, max(budget.data_room(fixed), 128), cost_of(budget))
+    waits = RateLimitWaits()
+
+    def part(
+        n: int, chunk: list[tuple[str, str]]
+    ) -> Callable[[], Awaitable[list[tuple[LLMSummary, int]]]]:
+        label = f" — {n}/{len(chunks)}" if len(chunks) > 1 else ""
+        return lambda: _summarize_part(
+            config, budget, language, jql=jql, part=chunk, total=total, label=label, issues=by_key
         )
-    else:
+
+    if len(chunks) > 1:
         logger.info("map-reduce summary: %d issues in %d chunks", len(issues), len(chunks))
-        parts = await _bounded(
+    parts = [
+        p
+        for ps in await _bounded(config, [part(n, c) for n, c in enumerate(chunks, 1)], waits)
+        for p in ps
+    ]
+    removed = sum(p[1] for p in parts)
+    if len(parts) == 1:
+        output = parts[0][0]
+    else:
+        output, combined_removed = await _combine(
             config,
-            [
-                _summarize_part(
-                    config,
-                    language,
-                    jql=jql,
-                    part=chunk,
-                    total=total,
-                    label=f" — {n}/{len(chunks)}",
-                    stats=summary_stats([i for i in issues if i.key in {k for k, _ in chunk}]),
-                )
-                for n, chunk in enumerate(chunks, start=1)
-            ],
-        )
-        output, removed = await _combine(
-            config,
+            budget,
             language,
             jql=jql,
             partials=[p[0] for p in parts],
@@ -301,8 +407,9 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
             total=total,
             stats=stats,
             allowed=allowed,
+            waits=waits,
         )
-        removed += sum(p[1] for p in parts)
+        removed += combined_removed
     if removed:
         CITATIONS_REMOVED.inc(removed)
         logger.warning("removed %d citation(s) of issue keys not in the input", removed)
@@ -314,7 +421,7 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
         next_steps=[Item(text=i.text, issue_key=i.issue_key) for i in output.next_steps],
         stats=stats,
         coverage=SummaryCoverage(
-            analyzed=len(issues), total=total, truncated=len(issues) < total, chunks=len(chunks)
+            analyzed=len(issues), total=total, truncated=len(issues) < total, chunks=len(parts)
         ),
         citations_removed=removed,
         language=language,
@@ -344,7 +451,17 @@ def _newest_first(comments: Sequence[Comment]) -> list[Comment]:
     return sorted(comments, key=lambda c: c.created or oldest, reverse=True)
 
 
-def issue_context(request: AnalyzeRequest, *, budget: int) -> IssueContext:
+def _when(value: datetime | None) -> str:
+    """Minutes, UTC: microseconds and offsets cost tokens and tell the model nothing."""
+    if value is None:
+        return "?"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def issue_context(request: AnalyzeRequest, *, room: int, cost: Cost | None = None) -> IssueContext:
+    """The issue's header and description, then its newest comments while they fit ``room``
+    tokens. Comment headers are short (author and minute; no comment id, no microseconds)."""
+    cost = cost or estimate_tokens
     issue = request.issue
     head = [
         f"key: {issue.key}",
@@ -356,8 +473,8 @@ def issue_context(request: AnalyzeRequest, *, budget: int) -> IssueContext:
         f"reporter: {one_line(issue.reporter) or NONE_LABEL}",
     ]
     for name, value in (
-        ("created", issue.created.isoformat() if issue.created else ""),
-        ("updated", issue.updated.isoformat() if issue.updated else ""),
+        ("created", issue.created.date().isoformat() if issue.created else ""),
+        ("updated", issue.updated.date().isoformat() if issue.updated else ""),
         ("due", issue.due.isoformat() if issue.due else ""),
         ("story points", f"{issue.story_points:g}" if issue.story_points is not None else ""),
         ("sprint", one_line(issue.sprint)),
@@ -367,23 +484,22 @@ def issue_context(request: AnalyzeRequest, *, budget: int) -> IssueContext:
     ):
         if value:
             head.append(f"{name}: {value}")
-    description_limit = min(ANALYSIS_DESCRIPTION_CHARS, max(budget * 4 // 2, 200))
+    # The description takes at most half the room (about 3 characters a token).
+    description_limit = min(ANALYSIS_DESCRIPTION_CHARS, max(room * 3 // 2, 200))
     description = clean(issue.description, limit=description_limit) or NONE_LABEL
     blocks = ["\n".join(head) + "\ndescription:\n" + description]
-    used = estimate_tokens(blocks[0])
+    used = cost(blocks[0])
     analyzed = 0
     for comment in _newest_first(request.comments):
-        when = comment.created.isoformat() if comment.created else "?"
         block = (
-            f"--- comment {one_line(comment.id, limit=32)} by "
-            f"{one_line(comment.author) or NONE_LABEL} on {when}:\n"
+            f"--- {one_line(comment.author, limit=80) or NONE_LABEL}, {_when(comment.created)}:\n"
             f"{clean(comment.body, limit=COMMENT_CHARS)}"
         )
-        cost = estimate_tokens(block) + 1
-        if used + cost > budget:
+        size = cost(block) + 1
+        if used + size > room:
             break
         blocks.append(block)
-        used += cost
+        used += size
         analyzed += 1
     data = "\n\n".join(blocks)
     parent = [issue.parent.key] if issue.parent else []
@@ -397,43 +513,70 @@ def issue_context(request: AnalyzeRequest, *, budget: int) -> IssueContext:
     )
 
 
-def analysis_budget(config: EngineConfig, language: Language, template_name: str) -> int:
-    overhead = estimate_tokens(
-        render("system", language)
-        + render(
+# The allowed keys line is usually a handful of keys; this covers a long one.
+KEYS_RESERVE_TOKENS = 200
+
+
+def analysis_room(budget: Budget, language: Language, template_name: str, **values: str) -> int:
+    """Tokens the issue's data may take in the ``template_name`` prompt."""
+    fixed = [
+        render("system", language),
+        render(
             template_name,
             language,
             key="",
-            task="",
             comments_analyzed=0,
             comments_total=0,
             keys="",
             data="",
-        )
-    )
-    # The allowed keys list is usually a handful; 200 tokens covers it.
-    return max(input_budget(config) - overhead - 200, 256)
+            **values,
+        ),
+    ]
+    room = budget.data_room(fixed)
+    return max(room - min(KEYS_RESERVE_TOKENS, room // 10), 256)
 
 
-async def issue_analyze(*, config: EngineConfig, request: AnalyzeRequest) -> Analysis:
-    """The analysis of one issue with its newest comments (as many as the budget allows)."""
-    language = language_of(request.language, config)
-    context = issue_context(request, budget=analysis_budget(config, language, "analyze"))
+def analysis_messages(
+    language: Language, template_name: str, context: IssueContext, **values: str
+) -> list[Message]:
     user = render(
-        "analyze",
+        template_name,
         language,
         key=context.key,
         comments_analyzed=context.comments_analyzed,
         comments_total=context.comments_total,
         keys=", ".join(sorted(context.allowed)),
         data=context.data,
+        **values,
     )
-    output = await llm_client(config).complete_json(
-        messages=_messages(language, user),
-        output=LLMAnalysis,
-        schema_name="issue_analysis",
-        repair=render("repair", language, problem="$problem"),
-    )
+    return _messages(language, user)
+
+
+async def issue_analyze(*, config: EngineConfig, request: AnalyzeRequest) -> Analysis:
+    """The analysis of one issue with its newest comments (as many as the budget allows)."""
+    language = language_of(request.language, config)
+    client = llm_client(config)
+    budget = await client.budget()
+    room = analysis_room(budget, language, "analyze")
+    for attempt in (1, 2):
+        context = issue_context(request, room=room, cost=cost_of(budget))
+        try:
+            output = await client.complete_json(
+                messages=analysis_messages(language, "analyze", context),
+                output=LLMAnalysis,
+                schema_name="issue_analysis",
+                repair=render("repair", language, problem="$problem"),
+                budget=budget,
+            )
+            break
+        except LLMPromptCut:
+            if attempt == 2:
+                raise
+            logger.warning(
+                "analysis prompt of %s cut by the server: half the comments", context.key
+            )
+            budget = await client.budget()
+            room //= 2
     removed = 0
     lists: dict[str, list[Item]] = {}
     for name in ("risks", "blockers", "next_actions"):

@@ -19,6 +19,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{count} sections demandées au modèle",
         "en": "{count} sections requested from the model",
     },
+    "queue": {
+        "fr": "en attente du modèle, position {position}",
+        "en": "waiting for the model, position {position}",
+    },
+    "load": {
+        "fr": "chargement du modèle en mémoire",
+        "en": "loading the model into memory",
+    },
+    "think": {
+        "fr": "le modèle réfléchit",
+        "en": "the model is thinking",
+    },
 }
 
 

@@ -1,9 +1,18 @@
-"""The streamed analysis: one prompt per section, run concurrently, their text merged as it comes.
+"""The streamed analysis: ONE request writes the four sections, parsed into section events as the
+text comes.
+
+The issue's data is evaluated once (a stock Ollama serves one request at a time: four section
+prompts meant four evaluations of the same ~8k tokens, one after the other). The sections are
+marked by the keys of a JSON object requested with its schema (``synthesis``, ``risks_blockers``,
+``acceptance_criteria``, ``next_actions``, in that order): a grammar-constrained answer cannot
+forget, repeat or misspell a marker, as free-text markers can. :class:`SectionParser` reads the
+object as it is written and turns each string's characters into ``delta`` events of its section,
+and its closing quote into the section's ``result``.
 
 An async generator of typed events (``log``, ``delta``, ``result``, then ``done`` or one final
-``error``, payloads of :mod:`ai_service.contract.events`); the SSE writer numbers them. Closing the
-generator (the client went away) or cancelling its consumer cancels the section tasks, whose
-``finally`` closes the upstream LLM streams.
+``error``); the SSE writer numbers them. While the call waits for the LLM server, ``log`` events
+say so (``queue`` with the position, ``load``, ``think``). Closing the generator (the client went
+away) cancels the call, which closes the upstream LLM stream.
 """
 
 from __future__ import annotations
@@ -13,7 +22,8 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ai_service.contract.events import (
     DeltaData,
@@ -22,34 +32,125 @@ from ai_service.contract.events import (
     ResultData,
     error_event,
 )
-from ai_service.contract.schemas import STREAM_SECTIONS, AnalyzeRequest, Language, StreamSection
+from ai_service.contract.schemas import STREAM_SECTIONS, AnalyzeRequest, Language
 from ai_service.engine.config import EngineConfig
-from ai_service.engine.errors import EngineError
-from ai_service.engine.llm import llm_client
+from ai_service.engine.errors import EngineError, LLMInvalidOutput
+from ai_service.engine.llm import Step, llm_client
 from ai_service.engine.pipeline import (
-    IssueContext,
-    _messages,
-    analysis_budget,
+    analysis_messages,
+    analysis_room,
+    cost_of,
     issue_context,
     language_of,
 )
 from ai_service.engine.progress import progress_message
-from ai_service.engine.prompts import render, section_tasks
+from ai_service.engine.prompts import section_tasks
 from core.sse import Event
 
 logger = logging.getLogger(__name__)
 
+SECTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {name: {"type": "string"} for name in STREAM_SECTIONS},
+    "required": list(STREAM_SECTIONS),
+    "additionalProperties": False,
+}
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+@dataclass
+class SectionParser:
+    """A flat JSON object of strings read as it streams: ``feed`` returns, for the text given,
+    ``(section, text, finished)`` triples (text of a section's value; ``finished`` once its
+    closing quote is read). Escapes split across pieces (``\\u00e9`` in two) are held back."""
+
+    wanted: frozenset[str] = frozenset(STREAM_SECTIONS)
+    state: str = "object"  # object, key, colon, value, string, other
+    key: list[str] = field(default_factory=list)
+    escape: str = ""  # a pending escape: "\\", "\\u", "\\u00", ...
+    surrogate: str = ""
+    current: str | None = None
+    done: dict[str, str] = field(default_factory=dict)
+    text: list[str] = field(default_factory=list)
+
+    def feed(self, piece: str) -> list[tuple[str, str, bool]]:
+        out: list[tuple[str, str, bool]] = []
+        buffer: list[str] = []
+
+        def flush(finished: bool = False) -> None:
+            if self.current is not None and (buffer or finished):
+                chunk = "".join(buffer)
+                self.text.append(chunk)
+                out.append((self.current, chunk, finished))
+            buffer.clear()
+
+        for char in piece:
+            state = self.state
+            if state == "string":
+                if self.escape:
+                    self.escape += char
+                    decoded = self._decoded()
+                    if decoded is not None:
+                        if self.current is not None:
+                            buffer.append(decoded)
+                        self.escape = ""
+                elif char == "\\":
+                    self.escape = "\\"
+                elif char == '"':
+                    flush(finished=True)
+                    if self.current is not None:
+                        self.done[self.current] = "".join(self.text)
+                    self.current, self.text, self.state = None, [], "object"
+                elif self.current is not None:
+                    buffer.append(char)
+            elif state == "object":
+                if char == '"':
+                    self.state, self.key = "key", []
+            elif state == "key":
+                if char == '"':
+                    self.state = "colon"
+                else:
+                    self.key.append(char)
+            elif state == "colon":
+                if char == ":":
+                    self.state = "value"
+            elif state == "value":
+                if char == '"':
+                    name = "".join(self.key)
+                    known = name in self.wanted and name not in self.done
+                    self.current = name if known else None
+                    self.state = "string"
+                elif not char.isspace():
+                    self.state = "other"  # a non-string value: skipped to the next comma
+            elif state == "other" and char in ",}":
+                self.state = "object"
+        flush()
+        return out
+
+    def _decoded(self) -> str | None:
+        """The character of a complete escape, else None (wait for more)."""
+        escape = self.escape
+        if len(escape) == 2 and escape[1] != "u":
+            return _ESCAPES.get(escape[1], escape[1])
+        if escape[1] != "u" or len(escape) < 6:
+            return None
+        try:
+            code = int(escape[2:6], 16)
+        except ValueError:
+            return ""
+        if 0xD800 <= code < 0xDC00:  # the first half of a surrogate pair
+            self.surrogate = chr(code)
+            return ""
+        if 0xDC00 <= code < 0xE000 and self.surrogate:
+            pair = (self.surrogate + chr(code)).encode("utf-16", "surrogatepass")
+            self.surrogate = ""
+            return pair.decode("utf-16")
+        return chr(code)
+
 
 @dataclass(frozen=True)
-class _Delta:
-    section: StreamSection
-    text: str
-
-
-@dataclass(frozen=True)
-class _Finished:
-    section: StreamSection
-    content: str
+class _End:
+    pass
 
 
 @dataclass(frozen=True)
@@ -57,35 +158,8 @@ class _Failed:
     error: EngineError
 
 
-async def _section(
-    config: EngineConfig,
-    language: Language,
-    context: IssueContext,
-    section: StreamSection,
-    queue: asyncio.Queue[_Delta | _Finished | _Failed],
-) -> None:
-    user = render(
-        "section",
-        language,
-        task=section_tasks(language)[section],
-        key=context.key,
-        comments_analyzed=context.comments_analyzed,
-        comments_total=context.comments_total,
-        keys=", ".join(sorted(context.allowed)),
-        data=context.data,
-    )
-    parts: list[str] = []
-    chunks = llm_client(config).stream_text(messages=_messages(language, user))
-    try:
-        async for text in chunks:
-            parts.append(text)
-            queue.put_nowait(_Delta(section, text))
-        queue.put_nowait(_Finished(section, "".join(parts).strip()))
-    except EngineError as exc:
-        queue.put_nowait(_Failed(exc))
-    finally:
-        # Cancelled mid-stream: closing the generator closes the HTTP response upstream.
-        await chunks.aclose()
+def _tasks_text(language: Language) -> str:
+    return "\n".join(f"- {name} : {task}" for name, task in section_tasks(language).items())
 
 
 async def issue_analyze_stream(
@@ -94,7 +168,11 @@ async def issue_analyze_stream(
     """Events of the streamed analysis of ``request.issue``."""
     started = time.monotonic()
     language = language_of(request.language, config)
-    context = issue_context(request, budget=analysis_budget(config, language, "section"))
+    client = llm_client(config)
+    budget = await client.budget()
+    tasks = _tasks_text(language)
+    room = analysis_room(budget, language, "stream", tasks=tasks)
+    context = issue_context(request, room=room, cost=cost_of(budget))
     yield LogData(
         step="section",
         message=progress_message(
@@ -105,27 +183,56 @@ async def issue_analyze_stream(
             total=context.comments_total,
         ),
     ).event()
-    queue: asyncio.Queue[_Delta | _Finished | _Failed] = asyncio.Queue()
-    tasks = [
-        asyncio.create_task(_section(config, language, context, section, queue))
-        for section in STREAM_SECTIONS
-    ]
     yield LogData(
-        step="section", message=progress_message("generate", language, count=len(tasks))
+        step="section",
+        message=progress_message("generate", language, count=len(STREAM_SECTIONS)),
     ).event()
+    queue: asyncio.Queue[Event | _End | _Failed] = asyncio.Queue()
+
+    async def on_step(step: Step, position: int | None) -> None:
+        message = progress_message(step, language, position=position)
+        queue.put_nowait(LogData(step=step, message=message).event())
+
+    async def run() -> None:
+        parser = SectionParser()
+        chunks = client.stream(
+            messages=analysis_messages(language, "stream", context, tasks=tasks),
+            budget=budget,
+            schema=SECTIONS_SCHEMA,
+            schema_name="issue_sections",
+            on_step=on_step,
+        )
+        try:
+            async for piece in chunks:
+                for section, text, finished in parser.feed(piece):
+                    if text:
+                        queue.put_nowait(DeltaData(section=section, text=text).event())
+                    if finished:
+                        content = parser.done[section].strip()
+                        queue.put_nowait(ResultData(section=section, content=content).event())
+            missing = [s for s in STREAM_SECTIONS if s not in parser.done]
+            if missing:
+                logger.warning("streamed analysis without sections %s", ", ".join(missing))
+                raise LLMInvalidOutput()
+            queue.put_nowait(_End())
+        except EngineError as exc:
+            queue.put_nowait(_Failed(exc))
+        finally:
+            # Cancelled mid-stream: closing the generator closes the HTTP response upstream.
+            await chunks.aclose()
+
+    task = asyncio.create_task(run())
     try:
-        pending = set(STREAM_SECTIONS)
-        while pending:
+        while True:
             item = await queue.get()
-            if isinstance(item, _Delta):
-                yield DeltaData(section=item.section, text=item.text).event()
-            elif isinstance(item, _Finished):
-                pending.discard(item.section)
-                yield ResultData(section=item.section, content=item.content).event()
-            else:
+            if isinstance(item, Event):
+                yield item
+            elif isinstance(item, _Failed):
                 logger.warning("streamed analysis failed: %s", item.error.code)
                 yield error_event(item.error)
                 return
+            else:
+                break
         yield DoneData(
             coverage={
                 "comments_analyzed": context.comments_analyzed,
@@ -134,8 +241,6 @@ async def issue_analyze_stream(
             duration_ms=round((time.monotonic() - started) * 1000),
         ).event()
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

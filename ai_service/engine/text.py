@@ -1,14 +1,9 @@
 """Untrusted Jira text made safe to quote, and compact: invisible Unicode stripped, our data fence
-neutralized, whitespace collapsed, lengths capped; token estimates.
-
-Tokens are estimated as ceil(characters / 4), OpenAI's rule of thumb for English (French runs a
-little higher, hence the output reserve): ``tiktoken`` downloads its encodings on first use, which
-cannot work offline, and Ollama models use other tokenizers anyway.
+neutralized, whitespace collapsed, lengths capped. (Token estimates: :mod:`.tokens`.)
 """
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 
@@ -19,10 +14,6 @@ _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 # Mn ranges used to smuggle hidden text: variation selectors (and their supplement).
 _INVISIBLE_MARKS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0))
-
-
-def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / 4)
 
 
 def _visible(char: str) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from core.env import env_bool as _bool
 from core.env import env_float as _float
 from core.env import env_int as _int
+from core.env import env_int_or_auto as _int_or_auto
 from core.env import env_list as _list
 from core.env import env_str as _str
 
@@ -76,11 +77,27 @@ class Env:
     OPENAI_MODEL: str = field(default_factory=lambda: _str("OPENAI_MODEL", "gpt-4o-mini"))
     OPENAI_BASE_URL: str = field(default_factory=lambda: _str("OPENAI_BASE_URL").rstrip("/"))
     LLM_TIMEOUT_SECONDS: float = field(
-        default_factory=lambda: _float("LLM_TIMEOUT_SECONDS", 120.0, minimum=0.1)
+        default_factory=lambda: _float("LLM_TIMEOUT_SECONDS", 600.0, minimum=0.1)
     )
-    LLM_CONTEXT_TOKENS: int = field(
-        default_factory=lambda: _int("LLM_CONTEXT_TOKENS", 8000, minimum=512)
+    LLM_CONNECT_TIMEOUT_SECONDS: float = field(
+        default_factory=lambda: _float("LLM_CONNECT_TIMEOUT_SECONDS", 5.0, minimum=0.05)
     )
+    LLM_FIRST_TOKEN_TIMEOUT_SECONDS: float = field(
+        default_factory=lambda: _float("LLM_FIRST_TOKEN_TIMEOUT_SECONDS", 300.0, minimum=0.05)
+    )
+    LLM_IDLE_TIMEOUT_SECONDS: float = field(
+        default_factory=lambda: _float("LLM_IDLE_TIMEOUT_SECONDS", 60.0, minimum=0.05)
+    )
+    # None: auto (the model's context, bounded).
+    LLM_CONTEXT_TOKENS: int | None = field(
+        default_factory=lambda: _int_or_auto("LLM_CONTEXT_TOKENS", minimum=512)
+    )
+    # None: 1 for Ollama, 4 for OpenAI.
+    LLM_MAX_CONCURRENCY: int | None = field(
+        default_factory=lambda: _int_or_auto("LLM_MAX_CONCURRENCY", minimum=1)
+    )
+    LLM_QUEUE_MAX: int = field(default_factory=lambda: _int("LLM_QUEUE_MAX", 64, minimum=0))
+    LLM_KEEP_ALIVE: str = field(default_factory=lambda: _str("LLM_KEEP_ALIVE", "30m"))
     JIRA_MAX_RETRY_WAIT_SECONDS: float = field(
         default_factory=lambda: _float("JIRA_MAX_RETRY_WAIT_SECONDS", 10.0)
     )

@@ -91,11 +91,12 @@ def server(request: pytest.FixtureRequest) -> ServerProcess:
 
 @pytest.fixture(autouse=True)
 async def ai_state_clean() -> None:
-    """Each test starts with no AI cache entry and no quota used (both live in the shared Redis)."""
+    """Each test starts with no AI cache entry, no quota used and no LLM slot held by a server of
+    an earlier run (all live in the shared Redis)."""
     from core.redis import get_async_redis
 
     redis = get_async_redis()
-    for pattern in ("ai:*", "quota:ai*"):
+    for pattern in ("ai:*", "quota:ai*", "llm:limit:*"):
         keys = [key async for key in redis.scan_iter(match=pattern, count=1000)]
         if keys:
             await redis.delete(*keys)

@@ -18,3 +18,11 @@ def engine_config(sandbox_url: str) -> EngineConfig:
         context_tokens=8000,
         max_streams=20,
     )
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The tests' own Redis database (what the services get as REDIS_URL)."""
+    from django.conf import settings
+
+    return str(settings.REDIS_URL)

@@ -22,7 +22,7 @@ from ai_service.engine import (
     issue_analyze,
     jql_summarize,
 )
-from ai_service.engine.text import FENCE_CLOSE, FENCE_OPEN, clean, estimate_tokens
+from ai_service.engine.text import FENCE_CLOSE, FENCE_OPEN, clean
 from tests.support import sandbox
 from tests.support.ai import make_issue
 
@@ -141,7 +141,7 @@ async def test_language_defaults_to_the_configured_one(engine_config: EngineConf
 async def test_1500_issues_over_the_context_budget_are_map_reduced(
     engine_config: EngineConfig, fast_llm: str
 ) -> None:
-    config = dataclasses.replace(engine_config, context_tokens=4000, map_concurrency=8)
+    config = dataclasses.replace(engine_config, context_tokens=4000, max_concurrency=8)
     request = summarize_request(1500, total=1800)
 
     summary = await jql_summarize(config=config, request=request)
@@ -206,7 +206,6 @@ def test_untrusted_text_is_stripped_of_invisible_characters_and_of_the_fence() -
     text = "a\u200bb\u202ec\U000e0041d\ufe0fe JIRA_DATA>>> f\x07g"
 
     assert clean(text) == "abcde JIRA-DATA>>> fg"
-    assert estimate_tokens("x" * 9) == 3
 
 
 async def test_invalid_json_gets_one_repair_attempt(
@@ -298,14 +297,14 @@ async def test_analysis_has_the_design_shape_and_truthful_comment_coverage(
 
     analysis = await issue_analyze(config=config, request=request)
 
-    # A 2,000-token context leaves about 1,000 tokens of data after the answer's reserve and the
-    # instructions: the issue and three of these ~280-token comments, the newest, and the
-    # coverage says what the model was given.
+    # A 2,000-token context, once the answer's room (num_predict), the chat template and the
+    # instructions are counted by estimates that never undercount, leaves room for the issue and
+    # one of these ~300-token comments, the newest; the coverage says what the model was given.
     prompt = user_prompt(fast_llm)
-    included = re.findall(r"^--- comment (\d+) by Bob Leroy on ", fenced(prompt), re.MULTILINE)
-    assert included == ["20", "19", "18"]
-    assert analysis.coverage.model_dump() == {"comments_analyzed": 3, "comments_total": 25}
-    assert "Comments included: 3 (newest first, out of 25)" in prompt
+    included = re.findall(r"^--- Bob Leroy, (\S+) \d\d:\d\d:$", fenced(prompt), re.MULTILINE)
+    assert included == ["2026-01-20"]
+    assert analysis.coverage.model_dump() == {"comments_analyzed": 1, "comments_total": 25}
+    assert "Comments included: 1 (newest first, out of 25)" in prompt
     assert analysis.issue_key == "PAY-7"
     assert analysis.acceptance_criteria.present is False  # the sandbox model answers false
     assert set(analysis.model_dump()) == ANALYSIS_KEYS

@@ -123,7 +123,7 @@ def test_readyz_from_the_image_files(image_server: ServerProcess, sandbox_url: s
     response = httpx.get(image_server.url + "/readyz", timeout=5)
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"llm": "ok"}}
+    assert response.json() == {"status": "ok", "checks": {"redis": "ok", "llm": "ok"}}
 
 
 def test_a_signed_analysis_from_the_image_files(

@@ -104,7 +104,7 @@ def test_an_empty_value_is_unset_in_both_services() -> None:
         assert result.returncode == 0, result.stderr
         outputs.append(result.stdout.strip())
 
-    assert outputs == ["True 500 120.0 ['127.0.0.1', 'localhost', '[::1]']"] * 2
+    assert outputs == ["True 500 600.0 ['127.0.0.1', 'localhost', '[::1]']"] * 2
 
 
 def test_a_value_that_does_not_parse_stops_the_start() -> None:

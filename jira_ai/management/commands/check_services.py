@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from ai_service.engine import EngineConfig
+from ai_service.engine.readiness import llm_check
 from core.health import Check, check_results, probe_http, probe_redis
 
 TIMEOUT_SECONDS = 3.0
@@ -45,8 +46,7 @@ async def check_ai_service() -> str:
 
 
 async def check_llm() -> str:
-    url, headers = EngineConfig.from_settings(settings).models_endpoint()
-    return await probe_http(url, seconds=TIMEOUT_SECONDS, headers=headers)
+    return await llm_check(EngineConfig.from_settings(settings))
 
 
 CHECKS: dict[str, Check] = {
