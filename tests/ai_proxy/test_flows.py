@@ -11,46 +11,13 @@ import httpx
 import pytest
 
 from tests.support import sandbox
+from tests.support.ai import ANALYSIS_KEYS, SUMMARY_KEYS
 from tests.support.ids import ALICE, BRUNO
 from tests.support.servers import ServerProcess
 from tests.support.signin import SignIn
 from tests.support.sse import read_events
 from tests.support.telemetry import Collector, Span, metric_value
 
-SUMMARY_KEYS = {
-    "summary",
-    "highlights",
-    "risks",
-    "blockers",
-    "next_steps",
-    "stats",
-    "coverage",
-    "citations_removed",
-    "language",
-    "provider",
-    "model",
-    "prompt_version",
-    "cached",
-    "generated_at",
-}
-ANALYSIS_KEYS = {
-    "issue_key",
-    "summary",
-    "status_assessment",
-    "risks",
-    "blockers",
-    "acceptance_criteria",
-    "next_actions",
-    "open_questions",
-    "coverage",
-    "citations_removed",
-    "language",
-    "provider",
-    "model",
-    "prompt_version",
-    "cached",
-    "generated_at",
-}
 MODES = ["api_server", "remote_api"]
 
 

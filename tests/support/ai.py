@@ -39,3 +39,44 @@ def bearer(secret: str = AI_SHARED_SECRET, account_id: str = "acc-1") -> dict[st
     """The ``Authorization`` header of a call to ai-service, signed with ``secret``."""
     token = service_token_issue(account_id=account_id, secrets=[secret])
     return {"Authorization": f"Bearer {token}"}
+
+
+# The fields of the summary and analysis JSON (DESIGN.md's shapes, plus ours), exactly.
+SUMMARY_KEYS = frozenset(
+    {
+        "summary",
+        "highlights",
+        "risks",
+        "blockers",
+        "next_steps",
+        "stats",
+        "coverage",
+        "citations_removed",
+        "language",
+        "provider",
+        "model",
+        "prompt_version",
+        "cached",
+        "generated_at",
+    }
+)
+ANALYSIS_KEYS = frozenset(
+    {
+        "issue_key",
+        "summary",
+        "status_assessment",
+        "risks",
+        "blockers",
+        "acceptance_criteria",
+        "next_actions",
+        "open_questions",
+        "coverage",
+        "citations_removed",
+        "language",
+        "provider",
+        "model",
+        "prompt_version",
+        "cached",
+        "generated_at",
+    }
+)
