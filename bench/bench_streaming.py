@@ -65,6 +65,7 @@ DELTA_STREAMS = 6
 CONCURRENT_STREAMS = 500
 RPS_SECONDS = 5.0
 RPS_CONNECTIONS = 32
+BURST_STREAM_TIMEOUT = 150.0  # a burst stream takes about 20 s; one that never ends is an error
 # A stock Ollama runs one request at a time after a 3 s load: the bench measures the relay, so the
 # sandbox LLM runs every stream at once, loads in 20 ms and evaluates prompts at once.
 SANDBOX_ARGS = (
@@ -335,22 +336,28 @@ async def _direct_deltas(tap: Tap) -> list[float]:
 
 async def _burst(client: httpx.AsyncClient) -> dict[str, Any]:
     async def one() -> tuple[str, int]:
+        last, deltas = "", 0
         try:
-            async with client.stream(
-                "POST", "/ai/analyze-issue/stream", json={"issue_key": ISSUE}
-            ) as response:
+            async with (
+                asyncio.timeout(BURST_STREAM_TIMEOUT),
+                client.stream(
+                    "POST", "/ai/analyze-issue/stream", json={"issue_key": ISSUE}
+                ) as response,
+            ):
                 if response.status_code != 200:
                     body = json.loads(await response.aread())
                     return (
                         f"http {response.status_code} {body.get('code')}: {body.get('detail')}",
                         0,
                     )
-                last, deltas = "", 0
                 async for line in response.aiter_lines():
                     if line.startswith("event: "):
                         last = line[7:]
                         deltas += last == "delta"
                 return last, deltas
+        except TimeoutError:
+            # A stream that never ends is an error, and where it stopped says why.
+            return f"timeout (last event {last or 'none'}, {deltas} deltas)", deltas
         except httpx.HTTPError as exc:
             return type(exc).__name__, 0
 
