@@ -155,7 +155,7 @@ class _End:
 
 @dataclass(frozen=True)
 class _Failed:
-    error: EngineError
+    error: Exception
 
 
 def _tasks_text(language: Language) -> str:
@@ -217,6 +217,11 @@ async def issue_analyze_stream(
             queue.put_nowait(_End())
         except EngineError as exc:
             queue.put_nowait(_Failed(exc))
+        except Exception as exc:
+            # Anything else (a bug, a library's error) still ends the stream with one error
+            # event: a task that died silently would leave the reader waiting for ever.
+            logger.exception("streamed analysis failed unexpectedly")
+            queue.put_nowait(_Failed(exc))
         finally:
             # Cancelled mid-stream: closing the generator closes the HTTP response upstream.
             await chunks.aclose()
@@ -228,7 +233,9 @@ async def issue_analyze_stream(
             if isinstance(item, Event):
                 yield item
             elif isinstance(item, _Failed):
-                logger.warning("streamed analysis failed: %s", item.error.code)
+                logger.warning(
+                    "streamed analysis failed: %s", getattr(item.error, "code", "internal_error")
+                )
                 yield error_event(item.error)
                 return
             else:

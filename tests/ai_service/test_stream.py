@@ -183,3 +183,23 @@ async def test_the_reader_passes_on_events_only_even_after_ids_and_keepalives() 
         events = [event async for event in sse_read(response)]
 
     assert events == [Event("log", '{"step":"fetch"}'), Event("done", '{"duration_ms":1}')]
+
+
+@pytest.mark.usefixtures("fast_llm")
+async def test_an_unexpected_failure_mid_stream_is_one_error_event_not_a_hang(
+    engine_config: EngineConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A failure outside the engine's error family (here a parser bug, forced) used to kill the
+    # section task silently and leave the reader waiting for ever (seen under a 500-stream burst).
+    from ai_service.engine import stream as stream_module
+
+    def broken(self: object, piece: str) -> list[tuple[str, str, bool]]:
+        raise IndexError("forced")
+
+    monkeypatch.setattr(stream_module.SectionParser, "feed", broken)
+
+    events = await collect(engine_config, AnalyzeRequest(issue=make_issue(6)))
+
+    assert [e.event for e in events][-1] == "error"
+    assert events[-1].data == {"code": "internal_error", "detail": "Internal error."}
+    assert "done" not in [e.event for e in events]
