@@ -10,6 +10,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+# What both adapters send and assume: a low temperature for factual prose, and the wait reported
+# for a vendor rate limit that came without a usable Retry-After.
+TEMPERATURE = 0.2
+DEFAULT_RETRY_AFTER_SECONDS = 30
+
 
 @dataclass(frozen=True)
 class Message:

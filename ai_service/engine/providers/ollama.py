@@ -30,6 +30,8 @@ from ai_service.engine.errors import (
     LLMUnavailable,
 )
 from ai_service.engine.providers.base import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    TEMPERATURE,
     ChatCall,
     Chunk,
     Finished,
@@ -41,9 +43,7 @@ from core.http import build_async_client, retry_after_parse
 
 logger = logging.getLogger(__name__)
 
-TEMPERATURE = 0.2
 BUSY_RETRY_AFTER_SECONDS = 10
-DEFAULT_RETRY_AFTER_SECONDS = 30
 
 
 def _think_value(config: EngineConfig) -> bool | str:

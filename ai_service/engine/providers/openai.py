@@ -38,6 +38,8 @@ from ai_service.engine.errors import (
     LLMUnavailable,
 )
 from ai_service.engine.providers.base import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    TEMPERATURE,
     ChatCall,
     Chunk,
     Finished,
@@ -50,8 +52,6 @@ from core.sse import sse_read
 
 logger = logging.getLogger(__name__)
 
-TEMPERATURE = 0.2
-DEFAULT_RETRY_AFTER_SECONDS = 30
 # Reasoning models spend hidden tokens before the answer, counted in max_completion_tokens.
 REASONING_ROOM_TOKENS = 4_096
 _TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?)\s*(ms|s)\b", re.IGNORECASE)
