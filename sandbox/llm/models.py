@@ -5,6 +5,13 @@ On ``/v1`` a name decides who answers: ``gpt-*`` and ``o<digit>*`` names get Ope
 name Ollama's (its ``/v1`` compatibility layer in front of the scheduler). ``/api/*`` only knows the
 Ollama models. An Ollama name without a tag means ``:latest`` (``llama3.1`` is ``llama3.1:latest``,
 which is not pulled here); the sandbox's own ``thinker`` is ``thinker:latest``.
+
+Sources: context lengths are ``model_info["<arch>.context_length"]`` as ``/api/show`` reports them
+(llama3.1 131072, qwen3 40960); thinking on by default for thinking-capable models since Ollama
+v0.12.4 (commit 90d429f5a, ``server/routes.go`` ~2615), on ``/v1`` in ``delta.reasoning``
+(``openai/openai.go`` ~35, ~285); ``<think>`` inside the content before v0.9.0. gpt-5 and o-series
+refusing ``temperature`` ≠ 1 and ``max_tokens``: OpenAI's 400 ``unsupported_value`` bodies as quoted
+in jentic/standard-agent#31 and QwenLM/qwen-code#921.
 """
 
 from __future__ import annotations

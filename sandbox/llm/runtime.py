@@ -20,6 +20,16 @@ credit (429 ``insufficient_quota``); ``tpm<N>`` / ``rpm<N>`` in a key set that k
 ``--openai-tpm`` / ``--openai-rpm``. Buckets refill continuously over a minute; a request costs its
 prompt tokens plus ``max_completion_tokens`` (when given) up front, the rest of its completion when
 it ends.
+
+Sources (ollama/ollama at v0.33.0-rc2; facts and issue numbers in jira-ai's llm-servers notes):
+parallelism and the queue bound in ``server/sched.go`` (``defaultParallel``, ``maxQueue``, the 503
+at lines ~88 and ~205) and ``envconfig`` (``OLLAMA_NUM_PARALLEL`` 1 since commit 20c3266e9, v0.10.0;
+``OLLAMA_MAX_QUEUE`` 512, PR #4144; ``OLLAMA_KEEP_ALIVE`` 5m); the silent wait on the runner's
+semaphore in ``llm/llama_server.go`` (~960, ~1536); the aborted load, "client connection closed
+before … finished loading" (``llm/llama_server.go`` ~1300, issue #7408); the reload on another
+``num_ctx`` (issue #6176). OpenAI: ``insufficient_quota`` and the "Please try again in Xs" 429 as
+reported in langchainjs#1929 and OpenAI's community threads; the ``x-ratelimit-*`` header names
+from OpenAI's rate-limit docs.
 """
 
 from __future__ import annotations

@@ -166,7 +166,11 @@ def evaluate(
     ``None``: no limit (OpenAI refuses a too-long prompt instead). Otherwise the oldest non-system
     messages are dropped first (:func:`fit_messages`); a prompt still too long keeps its first
     ``NUM_KEEP`` tokens and its last ``num_ctx - NUM_KEEP`` (Ollama's runners of 2025: the front of
-    the prompt, system message included, is lost)."""
+    the prompt, system message included, is lost). Sources: ``server/prompt.go`` ``chatPrompt``
+    (drops messages from index 1, keeps the system and last ones) and
+    ``runner/ollamarunner/runner.go`` (``inputs[:numKeep] + inputs[numKeep+discard:]``, numKeep 4
+    plus BOS), the "truncating input prompt" warning quoted in ollama/ollama#10368 and #8099; the
+    /v1 layer has no ``num_ctx`` (``openai/openai.go`` ``ChatCompletionRequest``, issue #5356)."""
     sent = chat_tokens(messages, family)
     if num_ctx is None or sent <= num_ctx:
         return Evaluated(list(messages), sent, sent, 0, False)
