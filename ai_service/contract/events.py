@@ -2,7 +2,7 @@
 one builder of the ``error`` event.
 
 ``log`` {step, message, done?, total?} progress; ``delta`` {section, text} text as the model
-writes it; ``result`` {section, content} a finished section; ``done`` {coverage, duration_ms} the
+writes it; ``result`` {section, content} a finished section; ``done`` {coverage, duration_ms, quality} the
 last event of a success; ``error`` {code, detail, retry_after?} the last event of a failure.
 Producers build a payload and call ``.event()``; the writer (``core.sse``) numbers the events.
 """
@@ -54,6 +54,7 @@ class DoneData(Payload):
     name: ClassVar[str] = "done"
     coverage: dict[str, int]
     duration_ms: int
+    quality: dict[str, int | bool] | None = None  # ``schemas.Quality`` of the whole answer
 
 
 class ErrorData(Payload):

@@ -81,6 +81,26 @@ class Stats(BaseModel):
     by_type: dict[str, int]
 
 
+class Quality(BaseModel):
+    """What the engine's guardrails did to the model's answer before it reached the user.
+
+    ``unknown_citations_removed``: issue keys cited (in any text, narrative included) that are not
+    in the data, removed. ``numbers_corrected``: counts in the text that contradicted the computed
+    facts, corrected (or their sentence dropped). ``language_ok``: the answer came in the asked
+    language (after at most one repair turn). ``injection_suspected``: the answer repeated an
+    instruction or a link found in the fenced Jira data (removed). ``repaired``: one repair turn
+    was needed. ``narrative_from_facts``: the narrative was replaced by a plain text built from the
+    computed facts (still the wrong language, or empty, after the repair turn).
+    """
+
+    unknown_citations_removed: int = 0
+    numbers_corrected: int = 0
+    language_ok: bool = True
+    injection_suspected: bool = False
+    repaired: bool = False
+    narrative_from_facts: bool = False
+
+
 class SummaryCoverage(BaseModel):
     analyzed: int
     total: int
@@ -97,6 +117,7 @@ class Summary(BaseModel):
     stats: Stats
     coverage: SummaryCoverage
     citations_removed: int = Field(0, description="Cited issue keys not in the input, removed.")
+    quality: Quality = Field(default_factory=Quality)
     language: Language
     provider: str
     model: str
@@ -127,6 +148,7 @@ class Analysis(BaseModel):
     open_questions: list[str]
     coverage: AnalysisCoverage
     citations_removed: int = 0
+    quality: Quality = Field(default_factory=Quality)
     language: Language
     provider: str
     model: str
