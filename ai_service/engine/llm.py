@@ -18,7 +18,6 @@ import asyncio
 import json
 import logging
 import math
-import re
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -35,6 +34,7 @@ from ai_service.engine.errors import (
     LLMTimeout,
     LLMUnavailable,
 )
+from ai_service.engine.guards import json_text
 from ai_service.engine.limiter import LimiterSpec, limiter_for
 from ai_service.engine.metrics import LLM_CALLS, LLM_CONTEXT_TRUNCATED, LLM_TOKENS
 from ai_service.engine.providers import (
@@ -182,18 +182,6 @@ def prompt_was_cut(
     return reported < 0.6 * estimated
 
 
-JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
-
-
-def json_text(content: str) -> str:
-    """The JSON object inside an answer: fences and prose around it dropped."""
-    text = content.strip()
-    if text.startswith("{") and text.endswith("}"):
-        return text
-    match = JSON_OBJECT.search(text)
-    return match.group(0) if match else text
-
-
 class LLMClient:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
@@ -264,10 +252,17 @@ class LLMClient:
         repair: str,
         budget: Budget | None = None,
         on_step: OnStep | None = None,
+        check: Callable[[T], str | None] | None = None,
+        revise: str = "",
+        on_invalid: Callable[[str], None] | None = None,
     ) -> T:
         """A JSON answer requested with ``output``'s schema, validated; one repair turn (the
         ``repair`` user message, ``$problem`` filled in), built afresh within the budget, if the
-        answer is invalid, then ``LLMInvalidOutput``."""
+        answer is invalid, then ``LLMInvalidOutput``. ``check`` judges a valid first answer (the
+        guardrails: language, injection, empty fields): the problem it returns gets the repair
+        turn with ``revise``; the second answer is returned whatever ``check`` thinks of it (the
+        caller's guards sanitize it). One repair turn in all. ``on_invalid`` hears the text of a
+        first answer that was not valid (an injected format, say)."""
         budget = budget or await self.budget()
         schema = strict_schema(output)
         conversation = list(messages)
@@ -290,11 +285,13 @@ class LLMClient:
                 parts = []
             content = "".join(parts)
             try:
-                return output.model_validate_json(json_text(content))
+                value = output.model_validate_json(json_text(content))
             except ValidationError as exc:
                 logger.warning(
                     "invalid JSON from the LLM (attempt %d, %d errors)", attempt, exc.error_count()
                 )
+                if on_invalid is not None and attempt == 1:
+                    on_invalid(content)
                 problem = "; ".join(
                     f"{'/'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
                     for e in exc.errors()[:5]
@@ -302,6 +299,13 @@ class LLMClient:
                 conversation = repair_conversation(
                     messages, content, repair.replace("$problem", problem[:500]), budget
                 )
+                continue
+            problem_found = check(value) if check is not None and attempt == 1 else None
+            if not problem_found:
+                return value
+            logger.warning("LLM answer refused by the guardrails: %s", problem_found[:200])
+            request = (revise or repair).replace("$problem", problem_found[:500])
+            conversation = repair_conversation(messages, content, request, budget)
         LLM_CALLS.labels("json", LLMInvalidOutput.code).inc()
         raise LLMInvalidOutput()
 

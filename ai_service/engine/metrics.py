@@ -23,3 +23,9 @@ LLM_CONTEXT_TRUNCATED = Counter(
     "Prompts the LLM server reported as cut to its context (never shown as an answer).",
     ["model"],
 )
+GUARD_FIRED = Counter(
+    "jira_ai_llm_guard_fired_total",
+    "What the guardrails found in the model's answers, by guard: unknown_citation and number "
+    "(each one removed or corrected), injection, language, repair, narrative_from_facts (answers).",
+    ["guard"],
+)

@@ -38,10 +38,23 @@ from ai_service.contract.schemas import (
     Summary,
     SummaryCoverage,
 )
+from ai_service.engine.checks import (
+    NONE_LABEL,
+    analysis_empty,
+    analysis_facts,
+    analysis_guarded,
+    analysis_texts,
+    first_answer_check,
+    invalid_answer_seen,
+    summary_empty,
+    summary_facts,
+    summary_guarded,
+    summary_texts,
+)
 from ai_service.engine.config import EngineConfig
 from ai_service.engine.errors import LLMRateLimited
+from ai_service.engine.guards import Facts, Review, language_detector_ready, merge
 from ai_service.engine.llm import Budget, LLMPromptCut, Message, llm_client
-from ai_service.engine.metrics import CITATIONS_REMOVED
 from ai_service.engine.prompts import PROMPT_VERSION, render
 from ai_service.engine.text import clean, one_line
 from ai_service.engine.tokens import estimate_tokens
@@ -54,7 +67,6 @@ R = TypeVar("R")
 SUMMARY_DESCRIPTION_CHARS = 280
 ANALYSIS_DESCRIPTION_CHARS = 8_000
 COMMENT_CHARS = 1_500
-NONE_LABEL = "(none)"
 
 
 # -- budgets and compact text ------------------------------------------------------------------
@@ -117,33 +129,18 @@ def _stats_json(stats: Stats) -> str:
     return json.dumps(stats.model_dump(), ensure_ascii=False, separators=(",", ":"))
 
 
-@dataclass
-class Checked:
-    """Items with their unknown citations removed, and how many were removed."""
-
-    items: list[Item]
-    removed: int
+def _items(items: Iterable[LLMItem]) -> list[Item]:
+    return [Item(text=i.text, issue_key=i.issue_key) for i in items]
 
 
-def check_citations(items: Iterable[LLMItem], allowed: frozenset[str]) -> Checked:
-    out, removed = [], 0
-    for item in items:
-        key = (item.issue_key or "").strip() or None
-        if key is not None and key not in allowed:
-            removed += 1
-            key = None
-        out.append(Item(text=item.text, issue_key=key))
-    return Checked(out, removed)
-
-
-def _summary_checked(output: LLMSummary, allowed: frozenset[str]) -> tuple[LLMSummary, int]:
-    removed = 0
-    lists: dict[str, list[LLMItem]] = {}
-    for name in ("highlights", "risks", "blockers", "next_steps"):
-        checked = check_citations(getattr(output, name), allowed)
-        removed += checked.removed
-        lists[name] = [LLMItem(text=i.text, issue_key=i.issue_key) for i in checked.items]
-    return LLMSummary(summary=output.summary, **lists), removed
+def context_facts(language: Language, context: IssueContext) -> Facts:
+    return analysis_facts(
+        language,
+        allowed=context.allowed,
+        comments_analyzed=context.comments_analyzed,
+        comments_total=context.comments_total,
+        data=context.data,
+    )
 
 
 def _messages(language: Language, user: str) -> list[Message]:
@@ -225,20 +222,24 @@ async def _summarize_part(
     label: str,
     issues: dict[str, NormalizedIssue],
     splits: int = CUT_SPLITS,
-) -> list[tuple[LLMSummary, int]]:
-    """The partial summaries of ``part``: one, or more when the server cut the prompt (the
-    part is split in two and each half done again)."""
+) -> list[tuple[LLMSummary, Review]]:
+    """The partial summaries of ``part``, guarded: one, or more when the server cut the prompt
+    (the part is split in two and each half done again)."""
     keys = [k for k, _ in part]
     stats = summary_stats([issues[k] for k in keys])
     user = _summarize_user(language, jql=jql, part=part, total=total, label=label, stats=stats)
-    try:
-        output = await llm_client(config).complete_json(
-            messages=_messages(language, user),
-            output=LLMSummary,
-            schema_name="jql_summary",
-            repair=render("repair", language, problem="$problem"),
-            budget=budget,
+    review = Review(
+        summary_facts(
+            language,
+            stats=stats,
+            analyzed=len(part),
+            total=total,
+            allowed=frozenset(keys),
+            data="\n".join(line for _, line in part),
         )
+    )
+    try:
+        output = await _summary_call(config, budget, language, user, review)
     except LLMPromptCut:
         if splits <= 0 or len(part) < 2:
             raise
@@ -261,7 +262,26 @@ async def _summarize_part(
                 )
             )
         return results
-    return [_summary_checked(output, frozenset(keys))]
+    guarded = summary_guarded(
+        output, review, issues=issues, stats=stats, analyzed=len(part), total=total
+    )
+    return [(guarded, review)]
+
+
+async def _summary_call(
+    config: EngineConfig, budget: Budget, language: Language, user: str, review: Review
+) -> LLMSummary:
+    """One summary (or combine) call: its first answer checked, one repair turn."""
+    return await llm_client(config).complete_json(
+        messages=_messages(language, user),
+        output=LLMSummary,
+        schema_name="jql_summary",
+        repair=render("repair", language, problem="$problem"),
+        revise=render("revise", language, problem="$problem"),
+        check=first_answer_check(review, summary_texts, summary_empty),  # type: ignore[arg-type]
+        on_invalid=invalid_answer_seen(review),
+        budget=budget,
+    )
 
 
 async def _combine(
@@ -276,9 +296,11 @@ async def _combine(
     stats: Stats,
     allowed: frozenset[str],
     waits: RateLimitWaits,
-) -> tuple[LLMSummary, int]:
+    issues: dict[str, NormalizedIssue],
+    facts: Facts,
+) -> tuple[LLMSummary, list[Review]]:
     """Partial summaries -> one; in several rounds when they do not fit one prompt."""
-    removed = 0
+    reviews: list[Review] = []
     cost = cost_of(budget)
     fixed = [
         render("system", language),
@@ -306,8 +328,8 @@ async def _combine(
 
         def combine(
             group: list[tuple[str, str]],
-        ) -> Callable[[], Awaitable[tuple[LLMSummary, int]]]:
-            async def call() -> tuple[LLMSummary, int]:
+        ) -> Callable[[], Awaitable[tuple[LLMSummary, Review]]]:
+            async def call() -> tuple[LLMSummary, Review]:
                 cited = sorted(set(KEY_RE.findall(" ".join(text for _, text in group))) & allowed)
                 user = render(
                     "combine",
@@ -320,21 +342,19 @@ async def _combine(
                     keys=", ".join(cited),
                     data="\n\n".join(clean(text) for _, text in group),
                 )
-                output = await llm_client(config).complete_json(
-                    messages=_messages(language, user),
-                    output=LLMSummary,
-                    schema_name="jql_summary",
-                    repair=render("repair", language, problem="$problem"),
-                    budget=budget,
+                review = Review(facts)
+                output = await _summary_call(config, budget, language, user, review)
+                guarded = summary_guarded(
+                    output, review, issues=issues, stats=stats, analyzed=analyzed, total=total
                 )
-                return _summary_checked(output, allowed)
+                return guarded, review
 
             return call
 
         results = await _bounded(config, [combine(g) for g in groups], waits)
         partials = [r[0] for r in results]
-        removed += sum(r[1] for r in results)
-    return partials[0], removed
+        reviews.extend(r[1] for r in results)
+    return partials[0], reviews
 
 
 async def _bounded(
@@ -356,6 +376,7 @@ async def _bounded(
 async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> Summary:
     """The summary of a JQL result (``request.issues``, ``request.total`` matched in Jira)."""
     language = language_of(request.language, config)
+    await language_detector_ready()
     issues = request.issues
     by_key = {i.key: i for i in issues}
     stats = summary_stats(issues)
@@ -380,7 +401,7 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
 
     def part(
         n: int, chunk: list[tuple[str, str]]
-    ) -> Callable[[], Awaitable[list[tuple[LLMSummary, int]]]]:
+    ) -> Callable[[], Awaitable[list[tuple[LLMSummary, Review]]]]:
         label = f" — {n}/{len(chunks)}" if len(chunks) > 1 else ""
         return lambda: _summarize_part(
             config, budget, language, jql=jql, part=chunk, total=total, label=label, issues=by_key
@@ -393,11 +414,19 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
         for ps in await _bounded(config, [part(n, c) for n, c in enumerate(chunks, 1)], waits)
         for p in ps
     ]
-    removed = sum(p[1] for p in parts)
+    facts = summary_facts(
+        language,
+        stats=stats,
+        analyzed=len(issues),
+        total=total,
+        allowed=allowed,
+        data="\n".join(line for _, line in lines),
+    )
+    reviews = [p[1] for p in parts]
     if len(parts) == 1:
         output = parts[0][0]
     else:
-        output, combined_removed = await _combine(
+        output, combined = await _combine(
             config,
             budget,
             language,
@@ -408,22 +437,28 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
             stats=stats,
             allowed=allowed,
             waits=waits,
+            issues=by_key,
+            facts=facts,
         )
-        removed += combined_removed
-    if removed:
-        CITATIONS_REMOVED.inc(removed)
-        logger.warning("removed %d citation(s) of issue keys not in the input", removed)
+        reviews.extend(combined)
+    quality = merge(reviews, Review(facts)).quality()
+    if quality.unknown_citations_removed:
+        logger.warning(
+            "removed %d citation(s) of issue keys not in the input",
+            quality.unknown_citations_removed,
+        )
     return Summary(
         summary=output.summary,
-        highlights=[Item(text=i.text, issue_key=i.issue_key) for i in output.highlights],
-        risks=[Item(text=i.text, issue_key=i.issue_key) for i in output.risks],
-        blockers=[Item(text=i.text, issue_key=i.issue_key) for i in output.blockers],
-        next_steps=[Item(text=i.text, issue_key=i.issue_key) for i in output.next_steps],
+        highlights=_items(output.highlights),
+        risks=_items(output.risks),
+        blockers=_items(output.blockers),
+        next_steps=_items(output.next_steps),
         stats=stats,
         coverage=SummaryCoverage(
             analyzed=len(issues), total=total, truncated=len(issues) < total, chunks=len(parts)
         ),
-        citations_removed=removed,
+        citations_removed=quality.unknown_citations_removed,
+        quality=quality,
         language=language,
         provider=config.provider,
         model=config.model,
@@ -555,17 +590,22 @@ def analysis_messages(
 async def issue_analyze(*, config: EngineConfig, request: AnalyzeRequest) -> Analysis:
     """The analysis of one issue with its newest comments (as many as the budget allows)."""
     language = language_of(request.language, config)
+    await language_detector_ready()
     client = llm_client(config)
     budget = await client.budget()
     room = analysis_room(budget, language, "analyze")
     for attempt in (1, 2):
         context = issue_context(request, room=room, cost=cost_of(budget))
+        review = Review(context_facts(language, context))
         try:
             output = await client.complete_json(
                 messages=analysis_messages(language, "analyze", context),
                 output=LLMAnalysis,
                 schema_name="issue_analysis",
                 repair=render("repair", language, problem="$problem"),
+                revise=render("revise", language, problem="$problem"),
+                check=first_answer_check(review, analysis_texts, analysis_empty),  # type: ignore[arg-type]
+                on_invalid=invalid_answer_seen(review),
                 budget=budget,
             )
             break
@@ -577,28 +617,28 @@ async def issue_analyze(*, config: EngineConfig, request: AnalyzeRequest) -> Ana
             )
             budget = await client.budget()
             room //= 2
-    removed = 0
-    lists: dict[str, list[Item]] = {}
-    for name in ("risks", "blockers", "next_actions"):
-        checked = check_citations(getattr(output, name), context.allowed)
-        removed += checked.removed
-        lists[name] = checked.items
-    if removed:
-        CITATIONS_REMOVED.inc(removed)
-        logger.warning("removed %d citation(s) of issue keys not in the input", removed)
+    output = analysis_guarded(
+        output,
+        review,
+        issue=request.issue,
+        comments_analyzed=context.comments_analyzed,
+        comments_total=context.comments_total,
+    )
+    quality = review.quality()
     return Analysis(
         issue_key=context.key,
         summary=output.summary,
         status_assessment=output.status_assessment,
-        risks=lists["risks"],
-        blockers=lists["blockers"],
+        risks=_items(output.risks),
+        blockers=_items(output.blockers),
         acceptance_criteria=AcceptanceCriteria(**output.acceptance_criteria.model_dump()),
-        next_actions=lists["next_actions"],
+        next_actions=_items(output.next_actions),
         open_questions=output.open_questions,
         coverage=AnalysisCoverage(
             comments_analyzed=context.comments_analyzed, comments_total=context.comments_total
         ),
-        citations_removed=removed,
+        citations_removed=quality.unknown_citations_removed,
+        quality=quality,
         language=language,
         provider=config.provider,
         model=config.model,

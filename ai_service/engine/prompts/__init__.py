@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from string import Template
 
-PROMPT_VERSION = "v2"
+PROMPT_VERSION = "v3"
 LANGUAGES = ("fr", "en")
 _ROOT = Path(__file__).resolve().parent
 
