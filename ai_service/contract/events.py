@@ -2,9 +2,10 @@
 one builder of the ``error`` event.
 
 ``log`` {step, message, done?, total?} progress; ``delta`` {section, text} text as the model
-writes it; ``result`` {section, content} a finished section; ``done`` {coverage, duration_ms, quality} the
-last event of a success; ``error`` {code, detail, retry_after?} the last event of a failure.
-Producers build a payload and call ``.event()``; the writer (``core.sse``) numbers the events.
+writes it; ``result`` {section, content} a finished section; ``done`` {coverage, duration_ms,
+quality} the last event of a success; ``error`` {code, detail, retry_after?} the last event of
+a failure. Producers build a payload and call ``.event()``; the writer (``core.sse``) numbers
+the events.
 """
 
 from __future__ import annotations
