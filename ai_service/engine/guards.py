@@ -293,6 +293,28 @@ class Review:
                 kept[-1] = kept[-1].rstrip(" \t") + separator
         return "".join(kept).strip()
 
+    def inline(self, text: str) -> str:
+        """Whole words of streamed text made safe as they pass (nothing counted: the section's
+        finished text goes through :meth:`text`): unknown keys and the data's links replaced by
+        a marker, contradicted counts corrected."""
+        marker = f"({UNKNOWN[self.facts.language]})"
+
+        def key(match: re.Match[str]) -> str:
+            found = match.group(0)
+            return marker if is_citation(found) and found not in self.facts.allowed else found
+
+        def link(match: re.Match[str]) -> str:
+            found = match.group(0)
+            return "(…)" if found.rstrip(".,;:!?") in self.facts.links else found
+
+        text = URL_RE.sub(link, KEY_RE.sub(key, text))
+        out, last = [], 0
+        for match in self._contradicted(text):
+            right = number_format(self._meant(text), self.facts.language)
+            out.append(text[last : match.start(1)] + right)
+            last = match.end(1)
+        return "".join(out) + text[last:] if out else text
+
     def _injected(self, text: str) -> bool:
         if not text:
             return False
@@ -349,6 +371,34 @@ class Review:
             repaired=self.repaired,
             narrative_from_facts=self.narrative_from_facts,
         )
+
+
+TRAILING_NUMBER = re.compile(r"(?:\d{1,3}[ \u00a0\u202f,.])*\d+[ \u00a0\u202f]*$")
+
+
+@dataclass
+class DeltaFilter:
+    """Streamed text given out in whole words (a key, a link or a count is never split across
+    two deltas), each made safe by :meth:`Review.inline`; a trailing number waits for its noun."""
+
+    review: Review
+    pending: str = ""
+
+    def feed(self, text: str) -> str:
+        data = self.pending + text
+        cut = max(data.rfind(" "), data.rfind("\n"), data.rfind("\t"))
+        if cut < 0:
+            self.pending = data
+            return ""
+        ready, self.pending = data[: cut + 1], data[cut + 1 :]
+        number = TRAILING_NUMBER.search(ready)
+        if number is not None and number.start() < len(ready):
+            ready, self.pending = ready[: number.start()], ready[number.start() :] + self.pending
+        return self.review.inline(ready) if ready else ""
+
+    def flush(self) -> str:
+        rest, self.pending = self.pending, ""
+        return self.review.inline(rest) if rest else ""
 
 
 def merge(reviews: Sequence[Review], into: Review) -> Review:

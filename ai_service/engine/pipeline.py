@@ -479,6 +479,7 @@ class IssueContext:
     comments_analyzed: int
     comments_total: int
     allowed: frozenset[str]
+    issue: NormalizedIssue
 
 
 def _newest_first(comments: Sequence[Comment]) -> list[Comment]:
@@ -545,6 +546,7 @@ def issue_context(request: AnalyzeRequest, *, room: int, cost: Cost | None = Non
         comments_analyzed=analyzed,
         comments_total=max(request.comments_total, len(request.comments)),
         allowed=allowed,
+        issue=issue,
     )
 
 

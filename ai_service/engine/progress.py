@@ -19,6 +19,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{count} sections demandées au modèle",
         "en": "{count} sections requested from the model",
     },
+    "repair": {
+        "fr": "réponse refusée par les contrôles : nouvelle demande au modèle",
+        "en": "answer refused by the checks: asking the model again",
+    },
     "queue": {
         "fr": "en attente du modèle, position {position}",
         "en": "waiting for the model, position {position}",

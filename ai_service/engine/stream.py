@@ -33,18 +33,22 @@ from ai_service.contract.events import (
     error_event,
 )
 from ai_service.contract.schemas import STREAM_SECTIONS, AnalyzeRequest, Language
+from ai_service.engine.checks import analysis_from_facts
 from ai_service.engine.config import EngineConfig
 from ai_service.engine.errors import EngineError, LLMInvalidOutput
-from ai_service.engine.llm import Step, llm_client
+from ai_service.engine.guards import DeltaFilter, Review, language_detector_ready
+from ai_service.engine.llm import Message, Step, llm_client, repair_conversation
 from ai_service.engine.pipeline import (
+    IssueContext,
     analysis_messages,
     analysis_room,
+    context_facts,
     cost_of,
     issue_context,
     language_of,
 )
 from ai_service.engine.progress import progress_message
-from ai_service.engine.prompts import section_tasks
+from ai_service.engine.prompts import render, section_tasks
 from core.sse import Event
 
 logger = logging.getLogger(__name__)
@@ -154,6 +158,44 @@ class _End:
 
 
 @dataclass(frozen=True)
+class _Retry:
+    """A first answer refused by the guardrails before anything of it was shown."""
+
+    problem: str
+    content: str
+
+
+# The first answer's characters read (and held back) before its start is judged.
+CONFIRM_CHARS = 240
+NOTHING_KEPT = {
+    "fr": "Aucun élément retenu pour cette section.",
+    "en": "Nothing kept for this section.",
+}
+
+
+def section_guarded(review: Review, section: str, text: str, context: IssueContext) -> str:
+    """A finished section as the user may see it: sentences with unknown keys or the data's
+    instructions removed, counts corrected; in the wrong language or empty, the synthesis is
+    written from the facts and another section says nothing was kept."""
+    language = review.facts.language
+    shown = review.text(text.strip())
+    if shown and review.wrong_language([shown]):
+        review.language_ok = False
+        shown = ""
+    if shown:
+        return shown
+    if section == "synthesis":
+        review.narrative_from_facts = True
+        return analysis_from_facts(
+            context.issue,
+            language,
+            comments_analyzed=context.comments_analyzed,
+            comments_total=context.comments_total,
+        )
+    return NOTHING_KEPT[language]
+
+
+@dataclass(frozen=True)
 class _Failed:
     error: Exception
 
@@ -168,6 +210,7 @@ async def issue_analyze_stream(
     """Events of the streamed analysis of ``request.issue``."""
     started = time.monotonic()
     language = language_of(request.language, config)
+    await language_detector_ready()
     client = llm_client(config)
     budget = await client.budget()
     tasks = _tasks_text(language)
@@ -188,29 +231,102 @@ async def issue_analyze_stream(
         message=progress_message("generate", language, count=len(STREAM_SECTIONS)),
     ).event()
     queue: asyncio.Queue[Event | _End | _Failed] = asyncio.Queue()
+    review = Review(context_facts(language, context))
 
     async def on_step(step: Step, position: int | None) -> None:
         message = progress_message(step, language, position=position)
         queue.put_nowait(LogData(step=step, message=message).event())
 
-    async def run() -> None:
+    async def attempt(messages: list[Message], *, first: bool) -> _Retry | SectionParser:
+        """One streamed answer. The first is held back until ``CONFIRM_CHARS`` of it are read
+        and checked (language, injection, format): a bad start is dropped unseen for one repair
+        turn (``_Retry``). Deltas go out in whole words, made safe (:class:`DeltaFilter`)."""
         parser = SectionParser()
+        filters: dict[str, DeltaFilter] = {}
+        held: list[Event | str] | None = [] if first else None  # str: a finished section
+        raw: list[str] = []
         chunks = client.stream(
-            messages=analysis_messages(language, "stream", context, tasks=tasks),
+            messages=messages,
             budget=budget,
             schema=SECTIONS_SCHEMA,
             schema_name="issue_sections",
             on_step=on_step,
         )
+
+        def put(event: Event | str) -> None:
+            if held is None:
+                queue.put_nowait(event if isinstance(event, Event) else result(event))
+            else:
+                held.append(event)
+
+        def result(section: str) -> Event:
+            content = section_guarded(review, section, parser.done[section], context)
+            return ResultData(section=section, content=content).event()
+
+        def release(events: list[Event | str]) -> None:
+            for event in events:
+                queue.put_nowait(event if isinstance(event, Event) else result(event))
+
+        def refused() -> str | None:
+            texts = [*parser.done.values(), "".join(parser.text)]
+            problems = review.problems(texts)
+            if not parser.done and not parser.current and sum(map(len, raw)) >= CONFIRM_CHARS:
+                problems.append("not the JSON object of the four sections")
+            if not problems:
+                return None
+            review.discarded(["".join(raw)])
+            return "; ".join(problems)
+
         try:
             async for piece in chunks:
+                raw.append(piece)
                 for section, text, finished in parser.feed(piece):
-                    if text:
-                        queue.put_nowait(DeltaData(section=section, text=text).event())
+                    guard = filters.setdefault(section, DeltaFilter(review))
+                    safe = guard.feed(text) + (guard.flush() if finished else "")
+                    if safe:
+                        put(DeltaData(section=section, text=safe).event())
                     if finished:
-                        content = parser.done[section].strip()
-                        queue.put_nowait(ResultData(section=section, content=content).event())
+                        put(section)
+                seen = sum(len(t) for t in parser.done.values()) + sum(map(len, parser.text))
+                if held is not None and (
+                    seen >= CONFIRM_CHARS or sum(map(len, raw)) >= 4 * CONFIRM_CHARS
+                ):
+                    problem = refused()
+                    if problem is not None:
+                        return _Retry(problem, "".join(raw))
+                    release(held)
+                    held = None
+        finally:
+            # Cancelled mid-stream: closing the generator closes the HTTP response upstream.
+            await chunks.aclose()
+        if held is not None:
             missing = [s for s in STREAM_SECTIONS if s not in parser.done]
+            problem = refused() or ("missing sections: " + ", ".join(missing) if missing else None)
+            if problem is not None:
+                if missing:
+                    review.discarded(["".join(raw)])
+                return _Retry(problem, "".join(raw))
+            release(held)
+        return parser
+
+    async def run() -> None:
+        messages = analysis_messages(language, "stream", context, tasks=tasks)
+        try:
+            outcome = await attempt(messages, first=True)
+            if isinstance(outcome, _Retry):
+                logger.warning(
+                    "streamed analysis refused by the guardrails: %s", outcome.problem[:200]
+                )
+                queue.put_nowait(
+                    LogData(step="section", message=progress_message("repair", language)).event()
+                )
+                request = render("revise", language, problem=outcome.problem[:500])
+                outcome = await attempt(
+                    repair_conversation(messages, outcome.content, request, budget), first=False
+                )
+            if isinstance(outcome, _Retry):
+                raise LLMInvalidOutput()
+            missing = [s for s in STREAM_SECTIONS if s not in outcome.done]
             if missing:
                 logger.warning("streamed analysis without sections %s", ", ".join(missing))
                 raise LLMInvalidOutput()
@@ -222,9 +338,6 @@ async def issue_analyze_stream(
             # event: a task that died silently would leave the reader waiting for ever.
             logger.exception("streamed analysis failed unexpectedly")
             queue.put_nowait(_Failed(exc))
-        finally:
-            # Cancelled mid-stream: closing the generator closes the HTTP response upstream.
-            await chunks.aclose()
 
     task = asyncio.create_task(run())
     try:
@@ -246,6 +359,7 @@ async def issue_analyze_stream(
                 "comments_total": context.comments_total,
             },
             duration_ms=round((time.monotonic() - started) * 1000),
+            quality=review.quality().model_dump(),
         ).event()
     finally:
         task.cancel()
