@@ -124,7 +124,7 @@ def parse_number(text: str) -> int:
 
 
 def number_format(value: int, language: Language) -> str:
-    if value < 10_000:
+    if value < 1_000:
         return str(value)
     grouped = f"{value:,}"
     return grouped.replace(",", "\u202f") if language == "fr" else grouped
@@ -293,10 +293,11 @@ class Review:
                 kept[-1] = kept[-1].rstrip(" \t") + separator
         return "".join(kept).strip()
 
-    def inline(self, text: str) -> str:
+    def inline(self, text: str, *, sentence: str = "") -> str:
         """Whole words of streamed text made safe as they pass (nothing counted: the section's
         finished text goes through :meth:`text`): unknown keys and the data's links replaced by
-        a marker, contradicted counts corrected."""
+        a marker, contradicted counts corrected (``sentence``: the text of the sentence so far,
+        which tells what a count is about)."""
         marker = f"({UNKNOWN[self.facts.language]})"
 
         def key(match: re.Match[str]) -> str:
@@ -310,7 +311,7 @@ class Review:
         text = URL_RE.sub(link, KEY_RE.sub(key, text))
         out, last = [], 0
         for match in self._contradicted(text):
-            right = number_format(self._meant(text), self.facts.language)
+            right = number_format(self._meant(sentence + text), self.facts.language)
             out.append(text[last : match.start(1)] + right)
             last = match.end(1)
         return "".join(out) + text[last:] if out else text
@@ -383,6 +384,13 @@ class DeltaFilter:
 
     review: Review
     pending: str = ""
+    sentence: str = ""  # what was given out of the current sentence
+
+    def _out(self, ready: str) -> str:
+        safe = self.review.inline(ready, sentence=self.sentence)
+        ends = list(SENTENCE_END.finditer(ready))
+        self.sentence = ready[ends[-1].end() :] if ends else self.sentence + ready
+        return safe
 
     def feed(self, text: str) -> str:
         data = self.pending + text
@@ -394,11 +402,11 @@ class DeltaFilter:
         number = TRAILING_NUMBER.search(ready)
         if number is not None and number.start() < len(ready):
             ready, self.pending = ready[: number.start()], ready[number.start() :] + self.pending
-        return self.review.inline(ready) if ready else ""
+        return self._out(ready) if ready else ""
 
     def flush(self) -> str:
         rest, self.pending = self.pending, ""
-        return self.review.inline(rest) if rest else ""
+        return self._out(rest) if rest else ""
 
 
 def merge(reviews: Sequence[Review], into: Review) -> Review:
