@@ -64,7 +64,8 @@ def test_a_sentence_citing_an_unknown_key_is_removed_and_counted() -> None:
     text = review.text("PAY-1 est bloqué. ZZZ-9999 dépend de PAY-2. Export CSV à planifier.")
     assert text == "PAY-1 est bloqué. Export CSV à planifier."
     assert review.unknown_citations == 1
-    assert review.key("ZZZ-9998") is None and review.key("PAY-2") == "PAY-2"
+    assert review.key("ZZZ-9998") is None
+    assert review.key("PAY-2") == "PAY-2"
     assert review.unknown_citations == 2
     # Standards shaped like keys are no citations.
     assert review.text("Encodage UTF-8 requis.") == "Encodage UTF-8 requis."
@@ -98,7 +99,8 @@ def test_injected_lines_and_links_are_removed_and_flagged() -> None:
         assert review.text(answer) == "PAY-1 est bloqué."
         assert review.injection
     clean = Review(facts())
-    assert clean.text("PAY-1 est bloqué.") == "PAY-1 est bloqué." and not clean.injection
+    assert clean.text("PAY-1 est bloqué.") == "PAY-1 est bloqué."
+    assert not clean.injection
 
 
 def test_the_language_detector_tells_french_from_english_offline() -> None:
@@ -108,7 +110,8 @@ def test_the_language_detector_tells_french_from_english_offline() -> None:
     # Quoted Jira text does not decide: a French answer quoting English summaries is French.
     assert (
         language_of_text(
-            "PAY-1 « Fix the login page on Safari and Chrome » est toujours bloqué chez Alice depuis lundi."
+            "PAY-1 « Fix the login page on Safari and Chrome » est toujours bloqué chez Alice "
+            "depuis lundi."
         )
         == "fr"
     )
@@ -123,7 +126,8 @@ def test_problems_of_a_first_answer_ask_for_one_repair() -> None:
     assert any("ZZZ-9999" in p for p in problems)
     assert review.problems(["Sur les 100 tickets analysés, la plupart restent à faire."]) == []
     review.discarded(english)
-    assert review.repaired and review.unknown_citations == 1
+    assert review.repaired
+    assert review.unknown_citations == 1
 
 
 def test_an_answer_still_in_the_wrong_language_is_rebuilt_from_the_facts() -> None:
@@ -159,7 +163,8 @@ def test_an_answer_still_in_the_wrong_language_is_rebuilt_from_the_facts() -> No
     ]
     assert guarded.risks == []
     quality = review.quality()
-    assert not quality.language_ok and quality.narrative_from_facts
+    assert not quality.language_ok
+    assert quality.narrative_from_facts
 
 
 def test_streamed_text_goes_out_in_safe_whole_words() -> None:
