@@ -33,6 +33,7 @@ from ai_service.contract.schemas import (
     LLMItem,
     LLMSummary,
     NormalizedIssue,
+    Quality,
     Stats,
     SummarizeRequest,
     Summary,
@@ -384,6 +385,18 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
     lines = [(i.key, issue_line(i)) for i in issues]
     allowed = frozenset(i.key for i in issues)
     total = max(request.total, len(issues))
+    if not issues:
+        # Nothing to summarize: the model is not asked (it could only invent).
+        return _summary_out(
+            config,
+            language,
+            LLMSummary(
+                summary=NO_ISSUES[language], highlights=[], risks=[], blockers=[], next_steps=[]
+            ),
+            stats=stats,
+            coverage=SummaryCoverage(analyzed=0, total=total, truncated=total > 0, chunks=0),
+            quality=Quality(),
+        )
     budget = await llm_client(config).budget()
     fixed = [
         render("system", language),
@@ -447,6 +460,27 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
             "removed %d citation(s) of issue keys not in the input",
             quality.unknown_citations_removed,
         )
+    coverage = SummaryCoverage(
+        analyzed=len(issues), total=total, truncated=len(issues) < total, chunks=len(parts)
+    )
+    return _summary_out(config, language, output, stats=stats, coverage=coverage, quality=quality)
+
+
+NO_ISSUES = {
+    "fr": "Aucun ticket ne correspond à la requête : il n'y a rien à résumer.",
+    "en": "No issue matches the query: there is nothing to summarize.",
+}
+
+
+def _summary_out(
+    config: EngineConfig,
+    language: Language,
+    output: LLMSummary,
+    *,
+    stats: Stats,
+    coverage: SummaryCoverage,
+    quality: Quality,
+) -> Summary:
     return Summary(
         summary=output.summary,
         highlights=_items(output.highlights),
@@ -454,9 +488,7 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
         blockers=_items(output.blockers),
         next_steps=_items(output.next_steps),
         stats=stats,
-        coverage=SummaryCoverage(
-            analyzed=len(issues), total=total, truncated=len(issues) < total, chunks=len(parts)
-        ),
+        coverage=coverage,
         citations_removed=quality.unknown_citations_removed,
         quality=quality,
         language=language,
