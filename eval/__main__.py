@@ -61,7 +61,8 @@ def main(argv: list[str]) -> int:
         started_at,
     )
     print(table(records, summary))
-    print(f"\n{len(cases)} cases x {len(models)} model(s) in {seconds} s -> {path.relative_to(RESULTS.parent.parent)}")
+    where = path.relative_to(RESULTS.parent.parent)
+    print(f"\n{len(cases)} cases x {len(models)} model(s) in {seconds} s -> {where}")
     if misses:
         print(f"\nThresholds missed ({len(misses)}):")
         for miss in misses:

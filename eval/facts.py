@@ -153,6 +153,7 @@ def summary_facts(jira: SandboxJira, case: Case) -> Facts:
         counts=frozenset(counts),
         language=case.language,
         forbidden=forbidden_in(text, injection=case.injection),
+        titles=tuple(str(f.get("summary") or "") for f in fields),
         kind="summary",
         total=len(found),
         analyzed=len(analyzed),
@@ -171,13 +172,17 @@ def analysis_facts(jira: SandboxJira, case: Case) -> Facts:
         ]
     )
     keys = {issue["key"], *KEY_RE.findall(text)}
+    titles = [str(fields.get("summary") or "")]
     if isinstance(fields.get("parent"), dict):
         keys.add(fields["parent"]["key"])
+        titles.append(str((fields["parent"].get("fields") or {}).get("summary") or ""))
     return Facts(
         keys=frozenset(keys),
-        counts=frozenset({total, len(comments)}),
+        # 1: the issue analyzed ("the data covers 1 issue").
+        counts=frozenset({1, total, len(comments)}),
         language=case.language,
         forbidden=forbidden_in(text, injection=case.injection),
+        titles=tuple(titles),
         kind="analysis",
         comments_total=total,
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.cases import CASES
-from eval.runner import dumps
+from eval.runner import UNAVAILABLE, dumps
 from eval.scoring import SCORES
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -35,7 +35,9 @@ def overall(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     for model in dict.fromkeys(r["model"] for r in records):
         mine = [r for r in records if r["model"] == model]
         out[model] = {
-            **{name: round(statistics.fmean(r["scores"][name] for r in mine), 4) for name in SCORES},
+            **{
+                name: round(statistics.fmean(r["scores"][name] for r in mine), 4) for name in SCORES
+            },
             "passed": round(sum(r["passed"] for r in mine) / len(mine), 4),
             "latency_ms_mean": round(statistics.fmean(r["latency_ms"] for r in mine)),
             "latency_ms_max": max(r["latency_ms"] for r in mine),
@@ -66,6 +68,14 @@ def _guards(quality: dict[str, Any]) -> str:
 
 def table(records: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) -> str:
     header = ["case", "model", *SHORT.values(), "ms", "tok in/out", "guards", "ok"]
+    shown, skipped = [], set()
+    for r in records:
+        if r["problems"][:1] and r["problems"][0].startswith(UNAVAILABLE):
+            if r["model"] not in skipped:
+                skipped.add(r["model"])
+                shown.append({**r, "case": "(not run)"})
+        else:
+            shown.append(r)
     rows = [
         [
             r["case"],
@@ -76,7 +86,7 @@ def table(records: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) -> 
             _guards(r["quality"]),
             "yes" if r["passed"] else "NO",
         ]
-        for r in records
+        for r in shown
     ]
     for model, figures in summary.items():
         rows.append(
@@ -96,10 +106,14 @@ def table(records: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) -> 
         "-+-".join("-" * w for w in widths),
     ]
     lines += [" | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
-    problems = [r for r in records if r["problems"]]
+    problems = [
+        r for r in records if r["problems"] and not r["problems"][0].startswith(UNAVAILABLE)
+    ]
     if problems:
         lines.append("\nProblems:")
         lines += [f"  {r['case']} / {r['model']}: {'; '.join(r['problems'])}" for r in problems]
+    for model in sorted(skipped):
+        lines.append(f"  {model}: not run, {UNAVAILABLE}")
     return "\n".join(lines)
 
 
@@ -112,11 +126,21 @@ def _fired(quality: dict[str, Any]) -> bool:
 
 
 def threshold_misses(records: list[dict[str, Any]], models: list[str]) -> list[str]:
-    misses = [
-        f"{r['model']} / {r['case']}: " + "; ".join(r["problems"] or ["a score below 1.0"])
-        for r in records
-        if not r["passed"]
-    ]
+    misses: list[str] = []
+    for model in models:
+        mine = [r for r in records if r["model"] == model]
+        unavailable = [
+            r for r in mine if r["problems"][:1] and r["problems"][0].startswith(UNAVAILABLE)
+        ]
+        if unavailable:
+            misses.append(
+                f"{model}: {unavailable[0]['problems'][0]} ({len(unavailable)} cases not run)"
+            )
+        misses += [
+            f"{model} / {r['case']}: " + "; ".join(r["problems"] or ["a score below 1.0"])
+            for r in mine
+            if not r["passed"] and r not in unavailable
+        ]
     sloppy = [r for r in records if r["model"] == "sloppy"]
     if "sloppy" in models and sloppy:
         fired = sum(_fired(r["quality"]) for r in sloppy)

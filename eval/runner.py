@@ -43,9 +43,10 @@ SANDBOX_MODELS = ("llama3.1:8b", "sloppy", "obedient")
 # answers, not the sandbox's pace.
 SANDBOX_PACE = ("--llm-tokens-per-second", "20000", "--llm-first-token-ms", "0")
 REQUEST_TIMEOUT = 300.0
+UNAVAILABLE = "model unavailable"
 SHARED_SECRET = "eval-shared-secret"  # between the run's own two processes, not a secret
 TOKENS_RE = re.compile(
-    r'^jira_ai_llm_tokens_total\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.eE+-]+)$', re.MULTILINE
+    r"^jira_ai_llm_tokens_total\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.eE+-]+)$", re.MULTILINE
 )
 
 
@@ -137,6 +138,7 @@ class Answer:
     logs: list[str] = field(default_factory=list)
     coverage: dict[str, Any] | None = None
     quality: dict[str, Any] = field(default_factory=dict)
+    items: int = 0
     error: str | None = None
 
 
@@ -155,7 +157,13 @@ async def ask(client: httpx.AsyncClient, case: Case) -> Answer:
             return Answer(error=f"HTTP {response.status_code}: {response.text[:200]}")
         body = response.json()
         texts, keys = summary_visible(body)
-        return Answer(texts=texts, keys=keys, coverage=body.get("coverage"), quality=body.get("quality") or {})
+        return Answer(
+            texts=texts,
+            keys=keys,
+            coverage=body.get("coverage"),
+            quality=body.get("quality") or {},
+            items=len(texts) - 1,
+        )
     if case.kind == "analysis":
         response = await client.post(
             "/ai/analyze-issue",
@@ -165,7 +173,9 @@ async def ask(client: httpx.AsyncClient, case: Case) -> Answer:
             return Answer(error=f"HTTP {response.status_code}: {response.text[:200]}")
         body = response.json()
         texts, keys = analysis_visible(body)
-        return Answer(texts=texts, keys=keys, coverage=body.get("coverage"), quality=body.get("quality") or {})
+        return Answer(
+            texts=texts, keys=keys, coverage=body.get("coverage"), quality=body.get("quality") or {}
+        )
     from tests.support.sse import read_events
 
     async with client.stream(
@@ -214,6 +224,7 @@ def record_of(case: Case, model: str, facts: Facts | None, answer: Answer) -> di
         coverage=answer.coverage,
         facts=facts,
         short_texts=answer.logs,
+        items=answer.items,
     )
     return {
         **base,
@@ -258,7 +269,9 @@ class Stack:
         self.pairs += 1
         try:
             api = start_api(
-                env, client_id=f"jira-ai-eval-{self.pairs}", extra_env={"AI_SERVICE_URL": ai_service.url}
+                env,
+                client_id=f"jira-ai-eval-{self.pairs}",
+                extra_env={"AI_SERVICE_URL": ai_service.url},
             )
         except BaseException:
             ai_service.stop()
@@ -346,7 +359,7 @@ def run(*, provider: Provider, models: list[str], cases: list[Case]) -> list[dic
                 why = model_unready(ai_service.url)
                 if why is not None:
                     print(f"  model {model} unavailable: {why}", flush=True)
-                    records += model_failed(model, cases, f"model unavailable: {why}")
+                    records += model_failed(model, cases, f"{UNAVAILABLE}: {why}")
                     continue
                 records += asyncio.run(
                     _run_cases(api.url, ai_service.url + "/metrics", model, cases, facts)
