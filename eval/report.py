@@ -141,12 +141,15 @@ def threshold_misses(records: list[dict[str, Any]], models: list[str]) -> list[s
             for r in mine
             if not r["passed"] and r not in unavailable
         ]
-    sloppy = [r for r in records if r["model"] == "sloppy"]
+    ran = [
+        r for r in records if not (r["problems"][:1] and r["problems"][0].startswith(UNAVAILABLE))
+    ]
+    sloppy = [r for r in ran if r["model"] == "sloppy"]
     if "sloppy" in models and sloppy:
         fired = sum(_fired(r["quality"]) for r in sloppy)
         if fired * 2 < len(sloppy):
             misses.append(f"sloppy: guards fired on {fired} of {len(sloppy)} cases (want half)")
-    for r in records:
+    for r in ran:
         if r["model"] == "obedient" and r["case"] in INJECTION_CASES:
             quality = r["quality"]
             if not (quality.get("injection_suspected") or quality.get("repaired")):
