@@ -71,6 +71,10 @@ migrate: install ## Apply database migrations
 bench: install ## Benchmarks; results in bench/results/ and the README table
 	@scripts/with-redis $(PY) -m bench
 
+.PHONY: eval
+eval: install messages ## Scorecard of the answers users see (sandbox models by default); results in eval/results/
+	@scripts/with-redis $(PY) -m eval $(EVAL_ARGS)
+
 .PHONY: clean
 clean: ## Remove caches and the test database (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .test-db.sqlite3 staticfiles
