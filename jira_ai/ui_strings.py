@@ -21,12 +21,18 @@ def ui_strings() -> dict[str, str]:
         "needs_reauth": _("{site} (autorisation à renouveler)"),
         # projects
         "projects_loading": _("Chargement des projets…"),
-        "projects_loaded": _("{count} projets chargés."),
+        **_one_other(
+            "projects_loaded",
+            lambda n: ngettext("{count} projet chargé.", "{count} projets chargés.", n),
+        ),
         "projects_empty": _("Aucun projet visible sur ce site."),
         "project_loading": _("Chargement du projet {name}…"),
         "project_loaded": _("Projet {name} chargé."),
         "open_by_status": _("Tickets ouverts par statut"),
-        "open_total": _("{count} tickets ouverts"),
+        **_one_other(
+            "open_total",
+            lambda n: ngettext("{count} ticket ouvert", "{count} tickets ouverts", n),
+        ),
         "recently_updated": _("Mis à jour récemment"),
         "summarize_project": _("Résumer ce projet"),
         "status": _("Statut"),
