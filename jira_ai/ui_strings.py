@@ -1,10 +1,16 @@
 """Strings the workspace's JavaScript shows, translated on the server and handed to the page as a
 JSON data block (``json_script``): one catalogue (locale/*.po) for templates and scripts, and no
-extra request or inline script (the CSP is ``script-src 'self'``). Placeholders are ``{name}``."""
+extra request or inline script (the CSP is ``script-src 'self'``). Placeholders are ``{name}``.
+
+A string with a count comes as ``<key>_one`` and ``<key>_other`` (``ngettext`` for 1 and for 2),
+which the page picks with ``Intl.PluralRules``: the two categories French and English have."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 def ui_strings() -> dict[str, str]:
@@ -15,12 +21,18 @@ def ui_strings() -> dict[str, str]:
         "needs_reauth": _("{site} (autorisation à renouveler)"),
         # projects
         "projects_loading": _("Chargement des projets…"),
-        "projects_loaded": _("{count} projets chargés."),
+        **_one_other(
+            "projects_loaded",
+            lambda n: ngettext("{count} projet chargé.", "{count} projets chargés.", n),
+        ),
         "projects_empty": _("Aucun projet visible sur ce site."),
         "project_loading": _("Chargement du projet {name}…"),
         "project_loaded": _("Projet {name} chargé."),
         "open_by_status": _("Tickets ouverts par statut"),
-        "open_total": _("{count} tickets ouverts"),
+        **_one_other(
+            "open_total",
+            lambda n: ngettext("{count} ticket ouvert", "{count} tickets ouverts", n),
+        ),
         "recently_updated": _("Mis à jour récemment"),
         "summarize_project": _("Résumer ce projet"),
         "status": _("Statut"),
@@ -52,6 +64,11 @@ def ui_strings() -> dict[str, str]:
         "by_assignee": _("Par responsable"),
         "by_type": _("Par type"),
         "value": _("Valeur"),
+        # the engine's "(none)" (a missing value in the stats), per field
+        "none_status": _("(aucun)"),
+        "none_priority": _("(aucune)"),
+        "none_assignee": _("Non assigné"),
+        "none_type": _("(aucun)"),
         "none": _("Aucun."),
         "regenerate": _("Régénérer"),
         "jql_required": _("Saisissez une requête JQL."),
@@ -83,6 +100,29 @@ def ui_strings() -> dict[str, str]:
         "section_next_actions": _("Prochaines actions"),
         "step_done": _("terminé"),
         "step_running": _("en cours"),
+        # quality: what the engine's guardrails did to the answer
+        "quality_clean": _("Réponse vérifiée"),
+        "quality_title": _("Contrôles de la réponse :"),
+        **_one_other(
+            "quality_citations",
+            lambda n: ngettext(
+                "{count} référence à un ticket inconnu retirée",
+                "{count} références à des tickets inconnus retirées",
+                n,
+            ),
+        ),
+        **_one_other(
+            "quality_numbers",
+            lambda n: ngettext(
+                "{count} chiffre corrigé d'après les données",
+                "{count} chiffres corrigés d'après les données",
+                n,
+            ),
+        ),
+        "quality_narrative_from_facts": _("Texte de synthèse reconstruit à partir des données"),
+        "quality_language": _("Réponse pas entièrement dans la langue demandée"),
+        "quality_repaired": _("Réponse corrigée par une seconde demande au modèle"),
+        "quality_injection": _("Instructions suspectes trouvées dans les tickets : ignorées"),
         # errors
         "error_title": _("Erreur :"),
         "err_session": _("Votre session a expiré ou vous n'êtes pas connecté."),
@@ -121,3 +161,8 @@ def ui_strings() -> dict[str, str]:
         "err_internal_do": _("Réessayez ; si l'erreur persiste, contactez l'équipe jira-ai."),
         "err_announce": _("Erreur : {message}"),
     }
+
+
+def _one_other(key: str, translate: Callable[[int], str]) -> dict[str, str]:
+    # A literal ngettext() call per string, where makemessages can find it.
+    return {f"{key}_one": translate(1), f"{key}_other": translate(2)}

@@ -4,7 +4,7 @@ import { ApiError, errorFrom, requestInit, sendJSON } from "./api.js";
 import { el, formatDate, formatNumber, language, t } from "./dom.js";
 import { clearError, showError } from "./errors.js";
 import { ISSUE_KEY } from "./keys.js";
-import { issueLink, linkedText, renderList, renderValue } from "./render.js";
+import { issueLink, linkedText, renderList, renderQuality, renderValue } from "./render.js";
 import { readEvents } from "./sse.js";
 
 const $ = (id) => document.getElementById(id);
@@ -54,6 +54,7 @@ function renderAnalysis(analysis) {
       el("li", { className: analysis.cached ? "cached" : "fresh", text: t(analysis.cached ? "cached" : "fresh", { date: formatDate(analysis.generated_at) }) }),
       analysis.model ? el("li", { text: t("model", { provider: analysis.provider ?? "", model: analysis.model }) }) : null,
     ),
+    renderQuality(analysis.quality),
     el("section", { className: "result-part" }, el("h4", { text: t("narrative") }), el("p", { className: "narrative" }, linkedText(analysis.summary))),
     el("section", { className: "result-part" }, el("h4", { text: t("status_assessment") }), el("p", {}, linkedText(analysis.status_assessment))),
     renderList(t("risks"), analysis.risks),
@@ -150,7 +151,7 @@ class StreamView {
     else entry.content.replaceChildren(renderValue(content));
   }
 
-  finish({ coverage, duration_ms }) {
+  finish({ coverage, duration_ms, quality }) {
     for (const item of this.steps.querySelectorAll("li")) {
       item.removeAttribute("aria-current");
       item.classList.add("done");
@@ -158,6 +159,8 @@ class StreamView {
     this.meta.replaceChildren(
       ...[commentsLine(coverage), duration_ms ? el("li", { text: t("duration", { seconds: formatNumber(Math.round(duration_ms / 100) / 10) }) }) : null].filter(Boolean),
     );
+    const checks = renderQuality(quality);
+    if (checks) this.meta.after(checks);
   }
 }
 

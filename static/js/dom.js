@@ -41,6 +41,14 @@ export function t(key, params = {}) {
 
 export const language = () => document.documentElement.lang || "fr";
 
+/** The `{key}_one` or `{key}_other` string for `count` (with `{count}` formatted), by the page's
+ * plural rules. */
+export function plural(key, count) {
+  const category = new Intl.PluralRules(language()).select(count);
+  const chosen = t(`${key}_${category}`) !== `${key}_${category}` ? `${key}_${category}` : `${key}_other`;
+  return t(chosen, { count: formatNumber(count) });
+}
+
 export function formatNumber(value) {
   return new Intl.NumberFormat(language()).format(value);
 }

@@ -19,7 +19,8 @@ function describe(error) {
     case "invalid_jql":
       return { message: t("err_invalid_jql"), todo: t("err_invalid_jql_do"), detail: error.detail };
     case "invalid_input":
-      return { message: t("err_invalid"), todo: t("err_invalid_do"), detail: error.detail };
+      // The API's own validation text is English whatever the page's language: said so (lang).
+      return { message: t("err_invalid"), todo: t("err_invalid_do"), detail: error.detail, detailLang: "en" };
     case "rate_limited":
     case "jira_rate_limited":
     case "llm_rate_limited": {
@@ -54,12 +55,12 @@ function describe(error) {
 
 /** Shows `error` in `slot` (text only) and returns the one-line message for a live region. */
 export function showError(slot, error) {
-  const { message, todo, link, detail } = describe(error);
+  const { message, todo, link, detail, detailLang } = describe(error);
   const box = el(
     "div",
     { className: "error-box", "data-code": error.code ?? "internal_error" },
     el("p", { className: "error-message" }, el("strong", { text: t("error_title") }), " ", message),
-    detail ? el("p", { className: "error-detail", text: detail }) : null,
+    detail ? el("p", { className: "error-detail", lang: detailLang, text: detail }) : null,
     el("p", { className: "error-todo", text: todo }),
     link ? el("p", {}, el("a", { href: link.href, className: "button button-primary", text: t(link.label) })) : null,
   );

@@ -1,7 +1,7 @@
 // "Projets PO": the current site's projects as WAI-ARIA tabs (manual activation, since a panel loads
 // data): roving tabindex on the selected tab, arrows/Home/End move the focus, Enter/Space activate.
 import { getJSON } from "./api.js";
-import { el, formatDate, formatNumber, t } from "./dom.js";
+import { el, formatDate, plural, t } from "./dom.js";
 import { clearError, showError } from "./errors.js";
 import { issueLink, renderBreakdown } from "./render.js";
 import { summarizeQuery } from "./summary.js";
@@ -22,7 +22,7 @@ function renderOverview(project, overview) {
   const recentId = `recent-${project.key}`;
   return [
     el("h3", { text: `${overview.name ?? project.name} (${project.key})` }),
-    el("p", { className: "open-total", text: t("open_total", { count: formatNumber(overview.open_total ?? 0) }) }),
+    el("p", { className: "open-total", text: plural("open_total", overview.open_total ?? 0) }),
     el("div", { className: "actions" }, summarize),
     renderBreakdown(t("open_by_status"), overview.by_status, t("status")),
     el("h4", { id: recentId, text: t("recently_updated") }),
@@ -133,7 +133,7 @@ export async function loadProjects() {
     tablist.append(tab);
     panels.append(el("div", { role: "tabpanel", id: panelId, "aria-labelledby": tabId, tabindex: "0", hidden: true, className: "tabpanel" }));
   }
-  announce(t("projects_loaded", { count: projects.length }));
+  announce(plural("projects_loaded", projects.length));
   select(tabs()[0], byKey);
 }
 

@@ -1,5 +1,5 @@
 // Rendering of summaries, analyses and their parts, from JSON to DOM nodes (text only).
-import { el, formatNumber, t, uniqueId } from "./dom.js";
+import { el, formatNumber, plural, t, uniqueId } from "./dom.js";
 import { ISSUE_KEY_IN_TEXT } from "./keys.js";
 import { browseUrl } from "./state.js";
 
@@ -73,8 +73,12 @@ function entriesOf(breakdown) {
   return Object.entries(breakdown).map(([name, count]) => [name, Number(count)]);
 }
 
+// The engine's label for a missing value in its stats (NONE_LABEL in ai_service/engine/pipeline.py):
+// a wire value, shown in the page's words (`noneLabel`).
+const NONE_ON_THE_WIRE = "(none)";
+
 /** A small table (value, count, share with a bar) for one breakdown. */
-export function renderBreakdown(caption, breakdown, valueHeader = t("value")) {
+export function renderBreakdown(caption, breakdown, valueHeader = t("value"), noneLabel = null) {
   const rows = entriesOf(breakdown).sort((a, b) => b[1] - a[1]);
   const total = rows.reduce((sum, [, count]) => sum + count, 0);
   const percent = new Intl.NumberFormat(document.documentElement.lang || "fr", { style: "percent", maximumFractionDigits: 0 });
@@ -88,7 +92,7 @@ export function renderBreakdown(caption, breakdown, valueHeader = t("value")) {
       el(
         "tr",
         {},
-        el("th", { scope: "row", text: name || "—" }),
+        el("th", { scope: "row", text: name === NONE_ON_THE_WIRE && noneLabel ? noneLabel : name || "—" }),
         el("td", { className: "num", text: formatNumber(count) }),
         el("td", { className: "share" }, el("span", { className: "bar-track", "aria-hidden": "true" }, bar), el("span", { className: "share-text", text: percent.format(share) })),
       ),
@@ -105,6 +109,30 @@ export function renderBreakdown(caption, breakdown, valueHeader = t("value")) {
 
 export function coverageLine(analyzed, total) {
   return t("coverage", { analyzed: formatNumber(analyzed ?? 0), total: formatNumber(total ?? 0) });
+}
+
+/** What the engine's guardrails did to the answer (the contract's `Quality`), in a few muted words:
+ * "Réponse vérifiée" when nothing fired, else one line per guard. Plain text, outside any live
+ * region: read with the result, never announced over it. `null` when the answer has no block. */
+export function renderQuality(quality) {
+  if (!quality || typeof quality !== "object") return null;
+  const notes = [
+    quality.unknown_citations_removed > 0 ? plural("quality_citations", quality.unknown_citations_removed) : null,
+    quality.numbers_corrected > 0 ? plural("quality_numbers", quality.numbers_corrected) : null,
+    quality.narrative_from_facts ? t("quality_narrative_from_facts") : quality.language_ok === false ? t("quality_language") : null,
+    quality.repaired && !quality.narrative_from_facts ? t("quality_repaired") : null,
+    quality.injection_suspected ? t("quality_injection") : null,
+  ].filter(Boolean);
+  if (!notes.length) {
+    return el("p", { className: "quality quality-clean" }, el("span", { className: "quality-mark", "aria-hidden": "true", text: "✓ " }), t("quality_clean"));
+  }
+  const id = uniqueId("quality");
+  return el(
+    "div",
+    { className: "quality quality-notes" },
+    el("p", { id, className: "quality-title" }, el("span", { className: "quality-mark", "aria-hidden": "true", text: "ⓘ " }), t("quality_title")),
+    el("ul", { "aria-labelledby": id }, notes.map((note) => el("li", { text: note }))),
+  );
 }
 
 /** Any JSON value as readable blocks: strings as paragraphs, arrays as lists, objects by field. */

@@ -2,7 +2,7 @@
 import { sendJSON } from "./api.js";
 import { el, formatDate, language, t } from "./dom.js";
 import { clearError, showError } from "./errors.js";
-import { coverageLine, linkedText, renderBreakdown, renderList } from "./render.js";
+import { coverageLine, linkedText, renderBreakdown, renderList, renderQuality } from "./render.js";
 
 const form = () => document.getElementById("summary-form");
 const field = () => document.getElementById("jql");
@@ -41,6 +41,7 @@ function renderSummary(summary, jql) {
     el("h3", { id: titleId, tabindex: "-1", text: t("summary_title") }),
     el("p", { className: "query" }, el("code", { text: jql })),
     meta,
+    renderQuality(summary.quality),
     el("section", { className: "result-part" }, el("h4", { text: t("narrative") }), el("p", { className: "narrative" }, linkedText(summary.summary))),
     renderList(t("highlights"), summary.highlights),
     renderList(t("risks"), summary.risks),
@@ -53,10 +54,10 @@ function renderSummary(summary, jql) {
       el(
         "div",
         { className: "stats-grid" },
-        renderBreakdown(t("by_status"), stats.by_status, t("status")),
-        renderBreakdown(t("by_priority"), stats.by_priority),
-        renderBreakdown(t("by_assignee"), stats.by_assignee),
-        renderBreakdown(t("by_type"), stats.by_type),
+        renderBreakdown(t("by_status"), stats.by_status, t("status"), t("none_status")),
+        renderBreakdown(t("by_priority"), stats.by_priority, t("value"), t("none_priority")),
+        renderBreakdown(t("by_assignee"), stats.by_assignee, t("value"), t("none_assignee")),
+        renderBreakdown(t("by_type"), stats.by_type, t("value"), t("none_type")),
       ),
     ),
     el("div", { className: "actions" }, regenerate),

@@ -1,15 +1,17 @@
 """The browser suites' helpers: Debian's Chromium (never a downloaded browser), the real sign-in
 through the sandbox's consent page, what a page did on its own, axe-core's WCAG checks,
-screenshots."""
+screenshots, and answers of the API edited on their way to the page."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Dialog, Error, Page
+from playwright.sync_api import Dialog, Error, Page, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support.ids import ALICE
@@ -92,3 +94,45 @@ def screenshot(page: Page, name: str) -> None:
 def french_number(value: int) -> str:
     """How Intl.NumberFormat("fr") groups thousands: a narrow no-break space (U+202F)."""
     return f"{value:,}".replace(",", "\u202f")
+
+
+def edit_json_answers(page: Page, path: str, edit: Callable[[dict[str, Any]], None]) -> None:
+    """The real API's JSON answers to ``path``, changed in place by ``edit`` before the page
+    reads them: a state the engine cannot be made to produce yet (a guard that fired), on a
+    response that is otherwise the server's own."""
+
+    def handle(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        edit(body)
+        route.fulfill(response=response, json=body)
+
+    page.route(f"**{path}", handle)
+
+
+def edit_stream_events(
+    page: Page, path: str, edit: Callable[[str, dict[str, Any]], dict[str, Any]]
+) -> None:
+    """The real API's event stream at ``path``, read whole, each event's JSON data replaced by
+    ``edit(name, data)`` (ids and order kept) before the page reads it."""
+
+    def handle(route: Route) -> None:
+        response = route.fetch()
+        frames = []
+        for frame in response.text().split("\n\n"):
+            if not frame.strip():
+                continue
+            lines = frame.split("\n")
+            name = next(
+                (line[len("event: ") :] for line in lines if line.startswith("event: ")), ""
+            )
+            edited = [
+                "data: " + json.dumps(edit(name, json.loads(line[len("data: ") :])))
+                if line.startswith("data: ")
+                else line
+                for line in lines
+            ]
+            frames.append("\n".join(edited))
+        route.fulfill(response=response, body="".join(f"{frame}\n\n" for frame in frames))
+
+    page.route(f"**{path}", handle)

@@ -56,3 +56,16 @@ def test_expired_session_asks_to_sign_in_again(alice: Page) -> None:
     error = page.locator("#summary-error .error-box")
     expect(error).to_contain_text("Reconnectez-vous pour continuer.")
     expect(error.get_by_role("link", name="Se reconnecter")).to_have_attribute("href", "/login")
+
+
+def test_the_apis_english_validation_detail_is_marked_english(alice: Page, axe_source: str) -> None:
+    page = alice
+    page.get_by_label("Requête JQL", exact=True).fill("project = PAY AND " + "x" * 4_000)
+    page.get_by_role("button", name="Résumer", exact=True).click()
+
+    error = page.locator("#summary-error .error-box")
+    expect(error).to_have_attribute("data-code", "invalid_input", timeout=30_000)
+    expect(error.locator(".error-message")).to_have_text("Erreur : La demande n'est pas valide.")
+    expect(error.locator(".error-detail")).to_have_attribute("lang", "en")
+    expect(error.locator(".error-detail")).not_to_be_empty()
+    assert_accessible(page, axe_source)
