@@ -72,6 +72,8 @@ INSTRUCTION_RE = re.compile(
     r"|\"role\"\s*:\s*\"system\"|\byou must\b|\btu dois\b|\breply only with\b"
     r"|\bréponds uniquement\b|\bfrom now on\b"
 )
+# Also kept out of a careful answer: a role anywhere in a line, markup.
+ROLE_OR_TAG_RE = re.compile(r"(?i)\b(?:system|assistant)\s*:|</?[a-z][^<>]*>")
 BLOCKED_RE = re.compile(r"(?i)\bblo(?:cked|cking|qu[ée]e?s?|quant|cage)\b")
 AC_RE = re.compile(
     r"(?i)acceptance criteria|crit[èe]res? d['\u2019]acceptation"
@@ -325,7 +327,12 @@ def _join(items: list[str], fr: bool) -> str:
 
 def addresses_model(text: str) -> bool:
     """Text written to the model (an instruction, a link, a JSON object): never quoted."""
-    return bool(INSTRUCTION_RE.search(text) or URL_RE.search(text) or "{" in text)
+    return bool(
+        INSTRUCTION_RE.search(text)
+        or ROLE_OR_TAG_RE.search(text)
+        or URL_RE.search(text)
+        or "{" in text
+    )
 
 
 def _sentences(text: str) -> list[str]:
