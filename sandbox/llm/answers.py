@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from sandbox.llm import grounded, misbehave
+from sandbox.llm.models import Behaviour
 
 Language = Literal["fr", "en"]
 
@@ -402,13 +405,7 @@ def issue_sentence(material: Material, key: str) -> str:
         if fr:
             return f"{key} est au statut « {facts.status} »."
         return f"{key} is in status “{facts.status}”."
-    return f"{key} est cité dans les données." if fr else f"{key} is cited in the data."
-
-
-def _closing(language: Language) -> str:
-    if language == "fr":
-        return "Rien d'autre ne ressort des données."
-    return "Nothing else stands out in the data."
+    return f"{key} : {material.topic}." if material.topic else f"{key}."
 
 
 def _task(user: str) -> str:
@@ -417,43 +414,38 @@ def _task(user: str) -> str:
 
 
 def prose(material: Material) -> str:
-    """2 to 5 sentences built from the material, in the prompt's language."""
+    """1 to 5 sentences built from the material, in the prompt's language: what the prompt says
+    of its issues (summaries, statuses), else what it is about; no counts, no filler."""
     fr = material.language == "fr"
-    sentences: list[str] = []
-    if material.task:
-        sentences.append(
-            f"Pour la tâche « {material.task} » :" if fr else f"For the task “{material.task}”:"
-        )
     keys = material.keys
-    if keys:
-        shown = keys[:5] + (["…"] if len(keys) > 5 else [])
-        plural = "s" if len(keys) > 1 else ""
-        if fr:
+    described = [k for k in keys if material.facts(k).summary or material.facts(k).status]
+    sentences = [issue_sentence(material, key) for key in described[:4]]
+    if keys and not sentences:
+        shown = keys[:5]
+        sentences.append(
+            f"La demande concerne {_join(shown, 'fr')}."
+            if fr
+            else f"The request concerns {_join(shown, 'en')}."
+        )
+    if not keys:
+        if material.topic:
             sentences.append(
-                f"Les données couvrent {len(keys)} ticket{plural} : {_join(shown, 'fr')}."
+                f"La demande porte sur « {material.topic} »."
+                if fr
+                else f"The request is about “{material.topic}”."
             )
         else:
-            sentences.append(f"The data covers {len(keys)} issue{plural}: {_join(shown, 'en')}.")
-        sentences.extend(issue_sentence(material, key) for key in keys[:2])
-    elif material.topic:
-        if fr:
-            sentences.append(f"La demande porte sur « {material.topic} ».")
-        else:
-            sentences.append(f"The request is about “{material.topic}”.")
-    else:
-        sentences.append(
-            "La demande ne cite aucun ticket." if fr else "The request cites no issue."
-        )
-    if material.statuses:
-        listed = ", ".join(material.statuses[:4])
-        sentences.append(f"Statuts présents : {listed}." if fr else f"Statuses seen: {listed}.")
-    if not keys and material.quotes:
-        quote = material.quotes[0]
-        sentences.append(
-            f"Les données mentionnent « {quote} »." if fr else f"The data mentions “{quote}”."
-        )
-    if len(sentences) < 2:
-        sentences.append(_closing(material.language))
+            sentences.append(
+                "La demande ne cite aucun ticket." if fr else "The request cites no issue."
+            )
+        if material.statuses:
+            listed = ", ".join(material.statuses[:4])
+            sentences.append(f"Statuts cités : {listed}." if fr else f"Statuses cited: {listed}.")
+        if material.quotes:
+            quote = material.quotes[0]
+            sentences.append(
+                f"Les données mentionnent « {quote} »." if fr else f"The data mentions “{quote}”."
+            )
     return " ".join(sentences[:5])
 
 
@@ -737,9 +729,18 @@ def unknown_key(material: Material) -> str:
     return next(k for k in UNKNOWN_KEY_CANDIDATES if k not in material.prompt_text)
 
 
-def schema_answer(material: Material, schema: dict[str, Any], cite_unknown: bool) -> Any:
+def schema_answer(
+    material: Material,
+    schema: dict[str, Any],
+    cite_unknown: bool,
+    found: grounded.Grounded | None = None,
+) -> Any:
     gen = _Gen(material=material, root=schema)
     value = instance(gen, schema)
+    if found is not None and _fill(gen, schema, value, found):
+        if cite_unknown:
+            _cite_unknown_grounded(value, unknown_key(material))
+        return value
     if cite_unknown:
         extra = unknown_key(material)
         if gen.key_arrays:
@@ -755,6 +756,134 @@ def schema_answer(material: Material, schema: dict[str, Any], cite_unknown: bool
             container, slot = gen.prose_slots[0]
             container[slot] = f"{container[slot]} ({extra})"
     return value
+
+
+def _nullable(gen: _Gen, schema: Any) -> bool:
+    schema = _resolve(gen, schema)
+    if not isinstance(schema, dict):
+        return False
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    branches = [*(schema.get("anyOf") or []), *(schema.get("oneOf") or [])]
+    return any(_nullable(gen, b) for b in branches)
+
+
+def _string_schema(gen: _Gen, schema: Any) -> dict[str, Any] | None:
+    """The string branch of ``schema`` (itself, or a non-null anyOf/oneOf branch), or None."""
+    schema = _resolve(gen, schema)
+    if not isinstance(schema, dict):
+        return None
+    if _schema_type(schema) == "string" and "enum" not in schema and "const" not in schema:
+        return schema
+    for branch in [*(schema.get("anyOf") or []), *(schema.get("oneOf") or [])]:
+        found = _string_schema(gen, branch)
+        if found is not None:
+            return found
+    return None
+
+
+def _fits(schema: dict[str, Any], text: str) -> bool:
+    lo, hi, pattern = schema.get("minLength"), schema.get("maxLength"), schema.get("pattern")
+    if isinstance(lo, int) and len(text) < lo:
+        return False
+    if isinstance(hi, int) and len(text) > hi:
+        return False
+    return not (isinstance(pattern, str) and not _search(pattern, text))
+
+
+def _grounded_item(gen: _Gen, schema: Any, item: dict[str, Any], generic: Any) -> Any:
+    schema = _resolve(gen, schema)
+    if not isinstance(schema, dict):
+        return generic
+    if _schema_type(schema) == "string":
+        text = item["text"]
+        return text if _fits(schema, text) else generic
+    props = schema.get("properties")
+    if _schema_type(schema) != "object" or not isinstance(props, dict):
+        return generic
+    out = dict(generic) if isinstance(generic, dict) else {}
+    for prop, sub in props.items():
+        name = _norm(prop)
+        text_schema = _string_schema(gen, sub)
+        if _is_key_name(name):
+            key = item.get("issue_key")
+            if key is None and _nullable(gen, sub):
+                out[prop] = None
+            elif key is not None and text_schema is not None and _fits(text_schema, key):
+                out[prop] = key
+        elif (
+            text_schema is not None
+            and name in ("text", "description", "note", "detail", "item")
+            and _fits(text_schema, item["text"])
+        ):
+            out[prop] = item["text"]
+    return out
+
+
+def _fill(gen: _Gen, schema: Any, value: Any, found: grounded.Grounded) -> bool:
+    """Put the grounded content in the properties of ``value`` the schema makes room for (the
+    rest keeps its generic instance). True when something was put."""
+    schema = _resolve(gen, schema)
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(value, dict) or not isinstance(props, dict):
+        return False
+    used = False
+    for prop, sub in props.items():
+        if prop not in value:
+            continue
+        sub = _resolve(gen, sub)
+        if not isinstance(sub, dict):
+            continue
+        kind = _schema_type(sub)
+        wanted = found.values.get(prop)
+        text_schema = _string_schema(gen, sub)
+        if kind != "array" and text_schema is not None and prop in found.texts:
+            if _fits(text_schema, found.texts[prop]):
+                value[prop] = found.texts[prop]
+                used = True
+        elif kind == "array" and isinstance(wanted, list):
+            items = sub.get("items", {})
+            generic = value[prop] if isinstance(value[prop], list) else []
+            filler = generic[0] if generic else instance(gen, items, _norm(prop), depth=1)
+            out = [
+                _grounded_item(gen, items, w if isinstance(w, dict) else {"text": w}, filler)
+                for w in wanted
+            ]
+            lo, hi = sub.get("minItems"), sub.get("maxItems")
+            if isinstance(hi, int):
+                out = out[:hi]
+            if isinstance(lo, int):
+                out += generic[len(out) : lo] or [filler] * max(0, lo - len(out))
+            value[prop] = out
+            used = True
+        elif kind == "object" and isinstance(wanted, dict) and isinstance(value[prop], dict):
+            sub_props = sub.get("properties") or {}
+            for name, v in wanted.items():
+                sub_schema = _resolve(gen, sub_props.get(name))
+                if not isinstance(sub_schema, dict):
+                    continue
+                sub_kind = _schema_type(sub_schema)
+                if (
+                    (sub_kind == "boolean" and isinstance(v, bool))
+                    or (sub_kind == "string" and isinstance(v, str))
+                    or (sub_kind == "array" and isinstance(v, list))
+                ):
+                    value[prop][name] = v
+            used = True
+    return used
+
+
+def _cite_unknown_grounded(value: dict[str, Any], extra: str) -> None:
+    for items in value.values():
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, dict) and "issue_key" in item:
+                    item["issue_key"] = extra
+                    return
+    first = next((k for k, v in value.items() if isinstance(v, str)), None)
+    if first is not None:
+        value[first] = f"{value[first]} ({extra})"
 
 
 def schema_in_prompt(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -795,40 +924,104 @@ def broken_json(text: str) -> str:
     return text[: max(1, len(text) // 2)]
 
 
+def user_text(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(text_of(m.get("content")) for m in messages if m.get("role") == "user")
+
+
+@dataclass
+class Draft:
+    """A careful model's answer before it is written out: a JSON value, or free text."""
+
+    value: Any
+    is_json: bool
+    facts: grounded.Facts
+
+
+def draft(
+    messages: list[dict[str, Any]],
+    material: Material,
+    *,
+    json_mode: bool,
+    schema: dict[str, Any] | None,
+    cite_unknown: bool,
+) -> Draft:
+    facts = grounded.parse_facts(user_text(messages), material.language)
+    found = grounded.grounded(facts)
+    extra = unknown_key(material)
+    if not json_mode:
+        text = found.prose if found is not None else prose(material)
+        if cite_unknown:
+            text += f" Voir aussi {extra}." if material.language == "fr" else f" See also {extra}."
+        return Draft(text, False, facts)
+    if schema is None:
+        schema = schema_in_prompt(messages)
+    if schema is None:
+        value: Any = {"summary": found.prose if found is not None else prose(material)}
+        if cite_unknown:
+            value["summary"] += f" ({extra})"
+    else:
+        value = schema_answer(material, schema, cite_unknown, found)
+    return Draft(value, True, facts)
+
+
 def build_answer(
     messages: list[dict[str, Any]],
     *,
     json_mode: bool,
     schema: dict[str, Any] | None,
     cut: bool = False,
+    behaviour: Behaviour = "default",
 ) -> Answer:
     """The full answer text for a request. ``schema`` None with ``json_mode``: JSON object mode.
-    ``cut``: the messages are what survived a cut prompt (no language instruction: English)."""
+    ``cut``: the messages are what survived a cut prompt (no language instruction: English).
+    ``behaviour``: the model's (:mod:`sandbox.llm.misbehave`), on the conversation's first answer
+    only; a repair turn (an assistant message already there) is answered carefully."""
     material = extract_material(messages, cut=cut)
     last_user = next(
         (text_of(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), ""
     )
     cite_unknown = MARKER_CITE_UNKNOWN in last_user
-    if not json_mode:
-        text = prose(material)
-        if cite_unknown:
-            extra = unknown_key(material)
-            text += f" Voir aussi {extra}." if material.language == "fr" else f" See also {extra}."
-        return Answer(text, is_json=False)
-    if schema is None:
-        schema = schema_in_prompt(messages)
-    if schema is None:
-        value: Any = {"summary": prose(material)}
-        if cite_unknown:
-            value["summary"] += f" ({unknown_key(material)})"
-    else:
-        value = schema_answer(material, schema, cite_unknown)
-    text = json.dumps(value, ensure_ascii=False)
     has_assistant = any(m.get("role") == "assistant" for m in messages)
+    if has_assistant:
+        behaviour = "default"
+    found_injection = None
+    if behaviour == "obedient":
+        found_injection = misbehave.injection(grounded.fenced_data(user_text(messages)))
+        if found_injection.json_line is not None:
+            return Answer(found_injection.json_line, is_json=json_mode)
+    language = material.language
+    if behaviour == "sloppy":
+        language = misbehave.other_language(material.language)
+        material = replace(material, language=language)
+    made = draft(messages, material, json_mode=json_mode, schema=schema, cite_unknown=cite_unknown)
+    extra = unknown_key(material)
+    facts = made.facts
+    comments = facts.kind == "analysis" and facts.comments_total is not None
+    base = facts.comments_total if comments else facts.analyzed
+    wrong = (base if base is not None else len(material.keys)) + misbehave.WRONG_COUNT_OFFSET
+    if not made.is_json:
+        text = str(made.value)
+        if behaviour == "sloppy":
+            text = misbehave.sloppy_text(
+                text, extra=extra, wrong=wrong, comments=comments, language=language
+            )
+        elif found_injection is not None:
+            text = misbehave.obey_text(text, found_injection, language)
+        return Answer(text, is_json=False)
+    value = made.value
+    if behaviour == "sloppy":
+        value = misbehave.sloppy_value(
+            value, extra=extra, wrong=wrong, comments=comments, language=language
+        )
+    elif found_injection is not None:
+        value = misbehave.obey_value(value, found_injection, language)
+    text = json.dumps(value, ensure_ascii=False)
     if MARKER_INVALID_JSON in last_user or (
         MARKER_INVALID_JSON_ONCE in last_user and not has_assistant
     ):
-        text = broken_json(text)
+        return Answer(broken_json(text), is_json=True)
+    if behaviour == "sloppy":
+        text = misbehave.fence(value, language)
     return Answer(text, is_json=True)
 
 

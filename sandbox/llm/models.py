@@ -4,7 +4,8 @@ On ``/v1`` a name decides who answers: ``gpt-*`` and ``o<digit>*`` names get Ope
 (bearer required, OpenAI's parameter rules and error bodies, a token-per-minute bucket), every other
 name Ollama's (its ``/v1`` compatibility layer in front of the scheduler). ``/api/*`` only knows the
 Ollama models. An Ollama name without a tag means ``:latest`` (``llama3.1`` is ``llama3.1:latest``,
-which is not pulled here); the sandbox's own ``thinker`` is ``thinker:latest``.
+which is not pulled here); the sandbox's own ``thinker``, ``sloppy`` and ``obedient`` are
+``<name>:latest``.
 
 Sources: context lengths are ``model_info["<arch>.context_length"]`` as ``/api/show`` reports them
 (llama3.1 131072, qwen3 40960); thinking on by default for thinking-capable models since Ollama
@@ -28,6 +29,9 @@ Vendor = Literal["openai", "ollama"]
 # ``delta.reasoning``, on by default), inside the content (older servers: ``<think>…</think>``),
 # or hidden (OpenAI reasoning models: counted in usage, never sent).
 Thinking = Literal["none", "field", "tags", "hidden"]
+# How a model behaves when it answers (:mod:`sandbox.llm.misbehave`): as a careful model does, or,
+# on the first answer of a conversation, sloppily or obeying the data's injected instructions.
+Behaviour = Literal["default", "sloppy", "obedient"]
 
 OPENAI_NAME_RE = re.compile(r"^(?:gpt-|o\d)")
 
@@ -49,6 +53,7 @@ class ModelSpec:
     owned_by: str = "library"
     # OpenAI reasoning models: temperature must be 1 (or absent), max_tokens refused.
     reasoning: bool = False
+    behaviour: Behaviour = "default"
 
     @property
     def digest(self) -> str:
@@ -105,6 +110,26 @@ def _qwen3_info(context: int) -> dict[str, Any]:
     }
 
 
+def _sandbox_model(
+    name: str, *, thinking: Thinking = "none", behaviour: Behaviour = "default"
+) -> ModelSpec:
+    return ModelSpec(
+        name=name,
+        vendor="ollama",
+        family="llama",
+        tokenizer="llama",
+        context_length=131_072,
+        parameter_size="8.0B",
+        parameter_count=8_030_261_312,
+        size=4_920_753_328,
+        kv_bytes_per_token=131_072,
+        thinking=thinking,
+        capabilities=("completion", "tools"),
+        model_info=_llama_info(131_072),
+        behaviour=behaviour,
+    )
+
+
 OLLAMA_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="llama3.1:8b",
@@ -133,22 +158,13 @@ OLLAMA_MODELS: tuple[ModelSpec, ...] = (
         capabilities=("completion", "tools", "thinking"),
         model_info=_qwen3_info(40_960),
     ),
-    # The sandbox's own: a thinking model as older Ollama servers served it (no "thinking"
-    # capability; its thoughts come inside the content between <think> tags).
-    ModelSpec(
-        name="thinker:latest",
-        vendor="ollama",
-        family="qwen3",
-        tokenizer="qwen",
-        context_length=40_960,
-        parameter_size="8.2B",
-        parameter_count=8_190_735_360,
-        size=5_225_388_164,
-        kv_bytes_per_token=147_456,
-        thinking="tags",
-        capabilities=("completion",),
-        model_info=_qwen3_info(40_960),
-    ),
+    # The sandbox's own models are llama3.1:8b as /api/show tells (same info, tokenizer, context
+    # and capabilities) with a behaviour of their own: ``thinker`` thinks inside the content
+    # between <think> tags as older Ollama servers did; ``sloppy`` and ``obedient`` misbehave on a
+    # conversation's first answer (sandbox.llm.misbehave).
+    _sandbox_model("thinker:latest", thinking="tags"),
+    _sandbox_model("sloppy:latest", behaviour="sloppy"),
+    _sandbox_model("obedient:latest", behaviour="obedient"),
 )
 
 OPENAI_MODELS: tuple[ModelSpec, ...] = (

@@ -624,7 +624,11 @@ def check_think(chat: ChatRequest) -> bool | str:
 def make_plan(chat: ChatRequest, evaluated: tokens.Evaluated, think: bool | str) -> Plan:
     family = chat.spec.tokenizer
     answer = build_answer(
-        evaluated.messages, json_mode=chat.json_mode, schema=chat.schema, cut=evaluated.truncated
+        evaluated.messages,
+        json_mode=chat.json_mode,
+        schema=chat.schema,
+        cut=evaluated.truncated,
+        behaviour=chat.spec.behaviour,
     )
     thinking: list[str] = []
     if think:

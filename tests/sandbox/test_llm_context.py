@@ -89,7 +89,11 @@ async def test_v1_answers_from_the_whole_prompt_when_it_fits(llm_url: str) -> No
     assert completion.usage is not None
     assert completion.usage.prompt_tokens == tokens.chat_tokens(messages) < 4096
     content = completion.choices[0].message.content or ""
-    assert content.startswith("Les données couvrent 2 tickets : PAY-7 et PAY-360.")
+    assert content.startswith(
+        "PAY-7 « Les virements SEPA restent bloqués à l'état « en attente » » est un ticket de "
+        "type « Story » au statut « Terminé », priorité « High », assigné à Diego Ramos."
+    )
+    assert "54 commentaires lus sur 2150." in content  # the counts the prompt states
     assert stats(llm_url)["llm_truncated"] == 0
 
 
@@ -109,7 +113,7 @@ async def test_native_honours_num_ctx_and_a_change_costs_a_reload(llm_url: str) 
     back = await client.chat(model="llama3.1:8b", messages=messages, options={"num_ctx": 16384})
 
     assert cold.prompt_eval_count == warm.prompt_eval_count == 7752  # nothing cut
-    assert (cold.message.content or "").startswith("Les données couvrent 2 tickets : PAY-7")
+    assert (cold.message.content or "").startswith("PAY-7 « Les virements SEPA restent bloqués")
     assert [m.context_length for m in at_16k] == [16384]
     assert cold.load_duration is not None
     assert cold.load_duration >= 100_000_000

@@ -107,7 +107,7 @@ async def test_malformed_plain_answer_has_broken_json_content(
     )
 
     content = completion.choices[0].message.content or ""
-    assert content.startswith('{"summary": "The data covers 2 issues')
+    assert content.startswith('{"summary": "PROJ-1 (Done) is about')
     with pytest.raises(json.JSONDecodeError):
         json.loads(content)
 

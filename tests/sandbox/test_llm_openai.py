@@ -83,12 +83,14 @@ async def test_models_lists_the_ollama_and_openai_models(client: AsyncOpenAI) ->
         "llama3.1:8b",
         "qwen3:8b",
         "thinker:latest",
+        "sloppy:latest",
+        "obedient:latest",
         "gpt-4o-mini",
         "gpt-4.1-mini",
         "gpt-5-mini",
         "o4-mini",
     ]
-    assert [m.owned_by for m in page.data][::3] == ["library", "system", "system"]
+    assert [m.owned_by for m in page.data] == ["library"] * 5 + ["system"] * 4
 
 
 async def test_plain_completion_is_grounded_prose_with_usage(client: AsyncOpenAI) -> None:
@@ -98,8 +100,11 @@ async def test_plain_completion_is_grounded_prose_with_usage(client: AsyncOpenAI
 
     content = completion.choices[0].message.content
     assert content is not None
-    assert content.startswith("The data covers 3 issues: PROJ-101, PROJ-102 and OPS-7.")
-    assert "PROJ-101 (In Progress) is about “Login redirect loops on Safari”." in content
+    assert content == (
+        "PROJ-101 (In Progress) is about “Login redirect loops on Safari”. "
+        "PROJ-102 (Done) is about “Upgrade Django to 5.2”. "
+        "OPS-7 (Blocked) is about “Build agent disk is full”."
+    )
     assert 2 <= len(_sentences(content)) <= 5
     assert set(KEY_RE.findall(content)) == PROMPT_KEYS
     assert completion.choices[0].finish_reason == "stop"
@@ -286,9 +291,7 @@ async def test_french_prompt_gets_french_prose(client: AsyncOpenAI) -> None:
     completion = await client.chat.completions.create(model="gpt-4o-mini", messages=messages)
 
     assert completion.choices[0].message.content == (
-        "Les données couvrent 1 ticket : ABC-12. "
-        "ABC-12 (statut « En cours ») porte sur « Le paiement échoue par carte ». "
-        "Statuts présents : En cours."
+        "ABC-12 (statut « En cours ») porte sur « Le paiement échoue par carte »."
     )
 
 
@@ -368,7 +371,7 @@ async def test_max_tokens_truncates_with_finish_reason_length(client: AsyncOpenA
         model="gpt-4o-mini", messages=MESSAGES, max_tokens=5
     )
 
-    assert completion.choices[0].message.content == "The data covers 3"
+    assert completion.choices[0].message.content == "PROJ-101 (In"
     assert completion.choices[0].finish_reason == "length"
     assert completion.usage is not None
     assert completion.usage.completion_tokens == 5
@@ -428,7 +431,7 @@ async def test_strict_schema_that_is_not_closed_is_refused_for_gpt_models(
     assert list(json.loads(served.choices[0].message.content or "")) == ["summary"]
 
 
-async def test_an_explicit_task_line_leads_the_prose(client: AsyncOpenAI) -> None:
+async def test_an_explicit_task_line_is_not_echoed(client: AsyncOpenAI) -> None:
     messages = [
         {"role": "user", "content": "Task: List the risks of this issue.\n```\nWEB-9 — To Do\n```"}
     ]
@@ -437,4 +440,4 @@ async def test_an_explicit_task_line_leads_the_prose(client: AsyncOpenAI) -> Non
 
     content = completion.choices[0].message.content
     assert content is not None
-    assert content.startswith("For the task “List the risks of this issue”: The data covers 1 ")
+    assert content == "WEB-9 is in status “To Do”."

@@ -16,8 +16,7 @@ from sandbox.llm import tokens
 from tests.sandbox.llm_helpers import USER, control
 
 ANSWER = (
-    "The data covers 2 issues: PROJ-1 and PROJ-2. PROJ-1 (Done) is about “Fix the login page”. "
-    "PROJ-2 (To Do) is about “Add an export button”. Statuses seen: Done, To Do."
+    "PROJ-1 (Done) is about “Fix the login page”. PROJ-2 (To Do) is about “Add an export button”."
 )
 
 

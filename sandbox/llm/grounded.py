@@ -1,0 +1,880 @@
+"""What a careful model writes for jira-ai's own prompts: product-owner prose grounded in the facts
+the prompt states, nothing else.
+
+The prompts (``ai_service/engine/prompts/v2``) state their facts in fixed lines, parsed here:
+``Issues in this part: N (out of T matched by the query)`` (combine: ``Issues analyzed``; French
+``Tickets de cette partie`` / ``Tickets analysés``), ``Facts computed from the data (JSON): {...}``
+(the counts by status, priority, assignee and type), ``Allowed issue keys: ...``, ``Comments
+included: A (... out of B)``; and, between ``<<<JIRA_DATA`` and ``JIRA_DATA>>>``, one line per
+issue (``KEY [type | status | priority] summary: ... | assignee: ... | due: ...`` and its
+``description:``), an issue's header (``key:``, ``summary:``, ``status:``...), description and
+``--- Author, date:`` comments, or the partial summaries to combine (one JSON object each).
+
+The rules a careful model keeps: a number in a narrative is one the prompt states (the counts
+are never recomputed, nor summed); an item cites one allowed key and says something about that
+issue (its summary, status, priority, assignee, due date); text from the data that addresses the
+model (instructions, links, JSON) is never repeated. Everything is a pure function of the
+prompt: the same prompt gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Language = Literal["fr", "en"]
+Kind = Literal["summary", "combine", "analysis", "other"]
+
+NONE_LABEL = "(none)"
+DATA_RE = re.compile(r"<<<JIRA_DATA\n?(.*?)\n?JIRA_DATA>>>", re.DOTALL)
+KEY_RE = re.compile(r"\b([A-Z][A-Z0-9_]+-\d+)\b")
+PART_RE = re.compile(
+    r"(?:Issues in this part|Tickets de cette partie)\s*:\s*(\d+)\s*\((?:out of|sur)\s+(\d+)"
+)
+COMBINE_RE = re.compile(
+    r"(?:Issues analyzed|Tickets analysés)\s*:\s*(\d+)\s*\((?:out of|sur)\s+(\d+)"
+)
+COMMENTS_RE = re.compile(
+    r"(?:Comments included|Commentaires inclus)\s*:\s*(\d+)\s*\([^()\n]*?(?:out of|sur)\s+(\d+)\)"
+)
+STATS_RE = re.compile(r"(?m)^(?:Facts computed|Faits calculés)[^\n]*?\(JSON\)\s*:\s*(\{.*\})\s*$")
+ALLOWED_RE = re.compile(r"(?m)^(?:Allowed issue keys|Clés de tickets autorisées)\s*:[ \t]*(.*)$")
+ISSUE_LINE_RE = re.compile(
+    r"^(?P<key>[A-Z][A-Z0-9_]+-\d+) \[(?P<type>[^|\]\n]*) \| (?P<status>[^|\]\n]*) \| "
+    r"(?P<priority>[^\]\n]*)\] summary: (?P<rest>.*)$"
+)
+LINE_FIELDS_RE = re.compile(r" \| (?=(?:due|points|sprint|parent|labels|updated): )")
+HEADER_NAMES = (
+    "key",
+    "summary",
+    "type",
+    "status",
+    "priority",
+    "assignee",
+    "reporter",
+    "created",
+    "updated",
+    "due",
+    "story points",
+    "sprint",
+    "parent",
+    "labels",
+    "fix versions",
+)
+COMMENT_HEAD_RE = re.compile(r"(?m)^--- (?P<author>.+), (?P<when>\d{4}-\d\d-\d\d \d\d:\d\d|\?):$")
+URL_RE = re.compile(r"https?://[^\s<>\"'`)\]}]+")
+# Text in the data that addresses the model: never repeated by a careful model (and what the
+# ``obedient`` model copies, :mod:`sandbox.llm.misbehave`).
+INSTRUCTION_RE = re.compile(
+    r"(?i)ignore (?:all |the )?previous instructions|^\s*(?:system|assistant)\s*:"
+    r"|\"role\"\s*:\s*\"system\"|\byou must\b|\btu dois\b|\breply only with\b"
+    r"|\bréponds uniquement\b|\bfrom now on\b"
+)
+# Also kept out of a careful answer: a role anywhere in a line, markup.
+ROLE_OR_TAG_RE = re.compile(r"(?i)\b(?:system|assistant)\s*:|</?[a-z][^<>]*>")
+BLOCKED_RE = re.compile(r"(?i)\bblo(?:cked|cking|qu[ée]e?s?|quant|cage)\b")
+AC_RE = re.compile(
+    r"(?i)acceptance criteria|crit[èe]res? d['\u2019]acceptation"
+    r"|\bgiven\b[^\n]*\bwhen\b[^\n]*\bthen\b"
+    r"|[ée]tant donn[ée]|definition of done"
+)
+GWT_RE = re.compile(r"(?i)\bgiven\b[^\n]*\bwhen\b[^\n]*\bthen\b|[ée]tant donn[ée][^\n]*\bquand\b")
+DONE_STATUSES = frozenset(
+    {"done", "closed", "resolved", "terminé", "termine", "fermé", "résolu", "livré", "fini"}
+)
+STARTED_STATUSES = frozenset(
+    {"in progress", "in review", "en cours", "en revue", "review", "in test", "testing", "qa"}
+)
+PRIORITY_RANK = {
+    "blocker": 0,
+    "highest": 0,
+    "critical": 0,
+    "critique": 0,
+    "bloquant": 0,
+    "très haute": 0,
+    "urgent": 0,
+    "high": 1,
+    "haute": 1,
+    "élevée": 1,
+    "major": 1,
+    "majeure": 1,
+}
+NOT_ASSIGNED_ONE = "n'est assigné"
+SUMMARY_CHARS = 90
+QUOTE_CHARS = 160
+
+
+@dataclass
+class Issue:
+    key: str
+    summary: str = ""
+    type: str = ""
+    status: str = ""
+    category: str = ""
+    priority: str = ""  # "" for (none)
+    assignee: str = ""  # "" for (none): unassigned
+    due: str = ""
+    updated: str = ""
+    description: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.status.lower() in DONE_STATUSES or self.category.lower() in ("done", "terminé")
+
+    @property
+    def started(self) -> bool:
+        return self.status.lower() in STARTED_STATUSES or self.category.lower() in (
+            "in progress",
+            "en cours",
+        )
+
+    @property
+    def blocked(self) -> bool:
+        if self.done:
+            return False
+        return bool(BLOCKED_RE.search(self.status) or BLOCKED_RE.search(self.summary))
+
+    @property
+    def urgent(self) -> bool:
+        return self.priority.lower() in PRIORITY_RANK
+
+    def rank(self) -> tuple[int, str]:
+        return PRIORITY_RANK.get(self.priority.lower(), 9), self.due or "9999-99-99"
+
+
+@dataclass
+class Comment:
+    author: str
+    when: str
+    body: str
+
+
+@dataclass
+class Facts:
+    """What jira-ai's prompt states, parsed (``kind`` "other": not one of its prompts)."""
+
+    kind: Kind
+    language: Language
+    analyzed: int | None = None
+    total: int | None = None
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    allowed: list[str] = field(default_factory=list)
+    data: str = ""
+    issues: list[Issue] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    comments_analyzed: int | None = None
+    comments_total: int | None = None
+    partials: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def fr(self) -> bool:
+        return self.language == "fr"
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+
+def fenced_data(text: str) -> str:
+    return "\n".join(m.group(1) for m in DATA_RE.finditer(text))
+
+
+def _value(raw: str) -> str:
+    value = raw.strip()
+    return "" if value == NONE_LABEL else value
+
+
+def _issue_lines(data: str) -> list[Issue]:
+    issues: list[Issue] = []
+    for line in data.split("\n"):
+        match = ISSUE_LINE_RE.match(line)
+        if match:
+            summary, _, tail = match.group("rest").partition(" | assignee: ")
+            pieces = LINE_FIELDS_RE.split(tail)
+            named = dict(p.split(": ", 1) for p in pieces[1:] if ": " in p)
+            issues.append(
+                Issue(
+                    key=match.group("key"),
+                    summary=summary.strip(),
+                    type=_value(match.group("type")),
+                    status=_value(match.group("status")),
+                    priority=_value(match.group("priority")),
+                    assignee=_value(pieces[0]),
+                    due=named.get("due", "").strip(),
+                    updated=named.get("updated", "").strip(),
+                )
+            )
+        elif issues and line.startswith("  description: "):
+            issues[-1].description = line.removeprefix("  description: ").strip()
+    return issues
+
+
+def _analysis(data: str) -> tuple[Issue | None, list[Comment]]:
+    heads = list(COMMENT_HEAD_RE.finditer(data))
+    body = data[: heads[0].start()] if heads else data
+    head_text, _, description = body.partition("\ndescription:\n")
+    fields: dict[str, str] = {}
+    for line in head_text.split("\n"):
+        name, sep, value = line.partition(": ")
+        if sep and name in HEADER_NAMES and name not in fields:
+            fields[name] = value.strip()
+    key = fields.get("key", "")
+    if not KEY_RE.fullmatch(key):
+        return None, []
+    status, category = fields.get("status", ""), ""
+    match = re.fullmatch(r"(.*?) \(([^()]*)\)", status)
+    if match:
+        status, category = match.group(1), match.group(2)
+    issue = Issue(
+        key=key,
+        summary=fields.get("summary", ""),
+        type=_value(fields.get("type", "")),
+        status=_value(status),
+        category=category,
+        priority=_value(fields.get("priority", "")),
+        assignee=_value(fields.get("assignee", "")),
+        due=fields.get("due", ""),
+        updated=fields.get("updated", ""),
+        description=_value(description.strip()),
+    )
+    comments = []
+    for i, head in enumerate(heads):
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(data)
+        comments.append(
+            Comment(head.group("author"), head.group("when"), data[head.end() : end].strip())
+        )
+    return issue, comments
+
+
+def _partials(data: str) -> list[dict[str, Any]]:
+    out = []
+    for line in data.split("\n"):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out
+
+
+def parse_facts(user: str, language: Language) -> Facts:
+    """The facts of jira-ai's prompt in ``user`` (all user messages of the conversation)."""
+    data = fenced_data(user)
+    outside = DATA_RE.sub(" ", user)
+    allowed_match = ALLOWED_RE.search(outside)
+    allowed = KEY_RE.findall(allowed_match.group(1)) if allowed_match else []
+    stats: dict[str, dict[str, int]] = {}
+    stats_match = STATS_RE.search(outside)
+    if stats_match:
+        try:
+            raw = json.loads(stats_match.group(1))
+        except ValueError:
+            raw = {}
+        if isinstance(raw, dict):
+            stats = {
+                str(k): {str(n): c for n, c in v.items() if isinstance(c, int)}
+                for k, v in raw.items()
+                if isinstance(v, dict)
+            }
+    facts = Facts(kind="other", language=language, allowed=allowed, data=data, stats=stats)
+    part, combine, comments = (r.search(outside) for r in (PART_RE, COMBINE_RE, COMMENTS_RE))
+    if part or combine:
+        match = part or combine
+        assert match is not None
+        facts.analyzed, facts.total = int(match.group(1)), int(match.group(2))
+    if part:
+        facts.kind = "summary"
+        facts.issues = _issue_lines(data)
+    elif combine:
+        facts.kind = "combine"
+        facts.partials = _partials(data)
+    elif comments:
+        issue, found = _analysis(data)
+        if issue is not None:
+            facts.kind = "analysis"
+            facts.issues, facts.comments = [issue], found
+            facts.comments_analyzed = int(comments.group(1))
+            facts.comments_total = int(comments.group(2))
+    return facts
+
+
+# -- phrasing ----------------------------------------------------------------------------------
+
+
+def _short(text: str, limit: int = SUMMARY_CHARS) -> str:
+    text = " ".join(text.split()).strip(" .")
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def quote(text: str, fr: bool) -> str:
+    return f"« {text} »" if fr else f"“{text}”"
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many
+
+
+def _join(items: list[str], fr: bool) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + (" et " if fr else " and ") + items[-1]
+
+
+def addresses_model(text: str) -> bool:
+    """Text written to the model (an instruction, a link, a JSON object): never quoted."""
+    return bool(
+        INSTRUCTION_RE.search(text)
+        or ROLE_OR_TAG_RE.search(text)
+        or URL_RE.search(text)
+        or "{" in text
+    )
+
+
+def _sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for line in text.split("\n"):
+        out.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+", line) if s.strip())
+    return out
+
+
+def _safe_sentence(text: str, pattern: re.Pattern[str] | None = None) -> str:
+    """The first sentence worth quoting (matching ``pattern``), from a line that does not
+    address the model (a line with an instruction is skipped whole: its next sentence is the
+    instruction's sequel)."""
+    for line in text.split("\n"):
+        if addresses_model(line):
+            continue
+        for sentence in _sentences(line):
+            if len(sentence) >= 12 and (pattern is None or pattern.search(sentence)):
+                return _short(sentence, QUOTE_CHARS)
+    return ""
+
+
+def _who(issue: Issue, fr: bool) -> str:
+    if issue.assignee:
+        return f"assigné à {issue.assignee}" if fr else f"assigned to {issue.assignee}"
+    return "non assigné" if fr else "unassigned"
+
+
+def _named(issue: Issue, fr: bool) -> str:
+    if not issue.summary or addresses_model(issue.summary):
+        return issue.key
+    return f"{issue.key} {quote(_short(issue.summary), fr)}"
+
+
+def _item(text: str, key: str | None) -> dict[str, Any]:
+    return {"text": text, "issue_key": key}
+
+
+# -- summaries ---------------------------------------------------------------------------------
+
+
+def _counts(counts: dict[str, int], names: list[str], fr: bool) -> str:
+    """``12 sont « Blocked » et 3 « Done »``: each number as the facts state it."""
+    parts = []
+    for i, name in enumerate(names):
+        n = counts[name]
+        verb = (_plural(n, "est ", "sont ") if fr else _plural(n, "is ", "are ")) if i == 0 else ""
+        parts.append(f"{n} {verb}{quote(name, fr)}")
+    return _join(parts, fr)
+
+
+def narrative(facts: Facts, issues: list[Issue]) -> str:
+    """2 to 4 sentences: the counts the prompt states (analyzed, matched, the stats), never one
+    computed here, and the most pressing issue."""
+    fr = facts.fr
+    n, t = facts.analyzed, facts.total
+    by_status = {k: v for k, v in facts.stats.get("by_status", {}).items() if k != NONE_LABEL}
+    statuses = list(by_status)[:3]
+    if n is not None and t is not None:
+        if fr:
+            head = f"Sur {n} {_plural(n, 'ticket analysé', 'tickets analysés')}"
+            head += f" ({t} {_plural(t, 'trouvé', 'trouvés')} par la requête)" if t != n else ""
+        else:
+            head = f"Of the {n} {_plural(n, 'issue', 'issues')} analyzed"
+            head += f" ({t} matched by the query)" if t != n else ""
+        first = f"{head}, {_counts(by_status, statuses, fr)}." if statuses else f"{head}."
+    elif statuses:
+        first = (
+            f"Par statut, {_counts(by_status, statuses, fr)}."
+            if fr
+            else f"By status, {_counts(by_status, statuses, fr)}."
+        )
+    else:
+        first = ""
+    sentences = [first] if first else []
+    by_priority = facts.stats.get("by_priority", {})
+    urgent = [p for p in by_priority if p.lower() in PRIORITY_RANK][:2]
+    if urgent:
+        counted = _counts(by_priority, urgent, fr)
+        sentences.append(f"Côté priorités, {counted}." if fr else f"By priority, {counted}.")
+    unassigned = facts.stats.get("by_assignee", {}).get(NONE_LABEL)
+    if unassigned:
+        sentences.append(
+            f"{unassigned} {_plural(unassigned, NOT_ASSIGNED_ONE, 'ne sont assignés')} à personne."
+            if fr
+            else f"{unassigned} {_plural(unassigned, 'is', 'are')} unassigned."
+        )
+    pressing = next((i for i in issues if i.blocked), None) or next(
+        (i for i in sorted(issues, key=Issue.rank) if i.urgent and not i.done), None
+    )
+    if pressing is not None:
+        # By its key only: a summary's own digits ("3-D Secure") would read as counts.
+        sentences.append(
+            f"Le point le plus pressant est {pressing.key} ({quote(pressing.status, fr)})."
+            if fr
+            else f"The most pressing point is {pressing.key} ({quote(pressing.status, fr)})."
+        )
+    if not sentences and issues:
+        named = [_named(i, fr) for i in issues[:2]]
+        sentences.append(
+            f"La sélection porte sur {_join(named, fr)}."
+            if fr
+            else f"The selection covers {_join(named, fr)}."
+        )
+    return " ".join(sentences[:4])
+
+
+def _blocker_text(issue: Issue, fr: bool) -> str:
+    by_status = BLOCKED_RE.search(issue.status)
+    if fr:
+        how = "est bloqué" if by_status else "est signalé comme bloqué"
+        return f"{_named(issue, fr)} {how} (statut {quote(issue.status, fr)}, {_who(issue, fr)})."
+    how = "is blocked" if by_status else "is reported as blocked"
+    return f"{_named(issue, fr)} {how} (status {quote(issue.status, fr)}, {_who(issue, fr)})."
+
+
+def _risk_text(issue: Issue, fr: bool) -> str:
+    parts = []
+    if issue.priority:
+        parts.append(
+            f"priorité {quote(issue.priority, fr)}"
+            if fr
+            else f"priority {quote(issue.priority, fr)}"
+        )
+    if issue.due:
+        parts.append(f"échéance le {issue.due}" if fr else f"due {issue.due}")
+    parts.append(f"statut {quote(issue.status, fr)}" if fr else f"status {quote(issue.status, fr)}")
+    parts.append(_who(issue, fr))
+    return (
+        f"{_named(issue, fr)} : {', '.join(parts)}."
+        if fr
+        else f"{_named(issue, fr)}: {', '.join(parts)}."
+    )
+
+
+def _highlight_text(issue: Issue, fr: bool) -> str:
+    if issue.done:
+        return (
+            f"{_named(issue, fr)} est terminé ({quote(issue.status, fr)})."
+            if fr
+            else f"{_named(issue, fr)} is done ({quote(issue.status, fr)})."
+        )
+    return (
+        f"{_named(issue, fr)} avance ({quote(issue.status, fr)}, {_who(issue, fr)})."
+        if fr
+        else f"{_named(issue, fr)} is moving ({quote(issue.status, fr)}, {_who(issue, fr)})."
+    )
+
+
+def _next_text(issue: Issue, fr: bool) -> str:
+    if not issue.assignee:
+        what = (
+            f"priorité {quote(issue.priority, fr)}"
+            if fr
+            else f"priority {quote(issue.priority, fr)}"
+        )
+        if not issue.priority:
+            what = (
+                f"statut {quote(issue.status, fr)}" if fr else f"status {quote(issue.status, fr)}"
+            )
+        return (
+            f"Assigner {_named(issue, fr)} ({what}, non assigné)."
+            if fr
+            else f"Assign {_named(issue, fr)} ({what}, unassigned)."
+        )
+    if issue.blocked:
+        return (
+            f"Lever le blocage de {_named(issue, fr)} avec {issue.assignee}."
+            if fr
+            else f"Unblock {_named(issue, fr)} with {issue.assignee}."
+        )
+    if issue.due:
+        return (
+            f"Tenir l'échéance du {issue.due} de {_named(issue, fr)} avec {issue.assignee}."
+            if fr
+            else f"Meet the {issue.due} due date of {_named(issue, fr)} with {issue.assignee}."
+        )
+    return (
+        f"Faire le point avec {issue.assignee} sur {_named(issue, fr)} ({quote(issue.status, fr)})."
+        if fr
+        else f"Check {_named(issue, fr)} ({quote(issue.status, fr)}) with {issue.assignee}."
+    )
+
+
+def summary_lists(facts: Facts) -> dict[str, list[dict[str, Any]]]:
+    """highlights / risks / blockers / next_steps: at most 3 items each, one allowed key each."""
+    fr = facts.fr
+    allowed = set(facts.allowed) if facts.allowed else None
+    issues = [i for i in facts.issues if allowed is None or i.key in allowed]
+    open_ = [i for i in issues if not i.done]
+    blockers = [i for i in open_ if i.blocked or BLOCKED_RE.search(i.description)][:3]
+    blocked_keys = {i.key for i in blockers}
+    risks = sorted(
+        (i for i in open_ if i.key not in blocked_keys and (i.urgent or i.due)), key=Issue.rank
+    )[:3]
+    highlights = ([i for i in issues if i.done][:2] + [i for i in open_ if i.started][:2])[:3]
+    steps = [i for i in sorted(open_, key=Issue.rank) if not i.assignee and i.urgent]
+    steps += [i for i in blockers if i.assignee] + [i for i in risks if i.assignee]
+    if not (highlights or risks or blockers or steps) and open_:
+        steps = open_[:1]  # nothing stands out: the first open issue still gets its next step
+    by_key = {i.key: i for i in steps}
+    next_steps = [by_key[k] for k in dict.fromkeys(i.key for i in steps)][:3]
+    return {
+        "highlights": [_item(_highlight_text(i, fr), i.key) for i in highlights],
+        "risks": [_item(_risk_text(i, fr), i.key) for i in risks],
+        "blockers": [_item(_blocker_text(i, fr), i.key) for i in blockers],
+        "next_steps": [_item(_next_text(i, fr), i.key) for i in next_steps],
+    }
+
+
+def combine_lists(facts: Facts) -> dict[str, list[dict[str, Any]]]:
+    """The partial summaries' items, without duplicates and with allowed keys only."""
+    allowed = set(facts.allowed)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in ("highlights", "risks", "blockers", "next_steps"):
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for partial in facts.partials:
+            for raw in partial.get(name) or []:
+                if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
+                    continue
+                key = raw.get("issue_key") if isinstance(raw.get("issue_key"), str) else None
+                text = raw["text"].strip()
+                if not text or (key is not None and key not in allowed):
+                    continue
+                if (key or text) in seen:
+                    continue
+                seen.add(key or text)
+                items.append(_item(text, key))
+        out[name] = items[:4]
+    return out
+
+
+# -- analyses ----------------------------------------------------------------------------------
+
+
+def _ac(issue: Issue) -> tuple[bool, str]:
+    """(present, the line that says so) from the description."""
+    for line in issue.description.split("\n"):
+        if AC_RE.search(line) and not addresses_model(line):
+            return True, _short(line, QUOTE_CHARS)
+    return False, ""
+
+
+@dataclass
+class AnalysisParts:
+    summary: str
+    status_assessment: str
+    risks: list[dict[str, Any]]
+    blockers: list[dict[str, Any]]
+    ac_present: bool
+    ac_assessment: str
+    ac_gaps: list[str]
+    next_actions: list[dict[str, Any]]
+    open_questions: list[str]
+
+
+def analysis_parts(facts: Facts) -> AnalysisParts:
+    fr = facts.fr
+    issue = facts.issues[0]
+    key = issue.key
+    kind = f"de type {quote(issue.type, fr)} " if fr and issue.type else ""
+    kind_en = f"{quote(issue.type, fr)} " if issue.type else ""
+    prio = quote(issue.priority, fr) if issue.priority else ("aucune" if fr else "none")
+    if fr:
+        summary = (
+            f"{_named(issue, fr)} est un ticket {kind}au statut {quote(issue.status, fr)}, "
+            f"priorité {prio}, {_who(issue, fr)}."
+        )
+    else:
+        summary = (
+            f"{_named(issue, fr)} is a {kind_en}issue in status {quote(issue.status, fr)}, "
+            f"priority {prio}, {_who(issue, fr)}."
+        )
+    if issue.due:
+        summary += f" Échéance : {issue.due}." if fr else f" Due date: {issue.due}."
+    described = _safe_sentence(issue.description)
+    if described:
+        summary += (
+            f" La description indique : {quote(described, fr)}."
+            if fr
+            else f" The description says: {quote(described, fr)}."
+        )
+    a, b = facts.comments_analyzed, facts.comments_total
+    if a is not None and b is not None:
+        summary += (
+            f" {a} {_plural(a, 'commentaire lu', 'commentaires lus')} sur {b}."
+            if fr
+            else f" {a} of {b} {_plural(b, 'comment', 'comments')} read."
+        )
+    blocked_line = ""
+    if not issue.done:
+        blocked_line = _safe_sentence(
+            "\n".join([issue.description, *(c.body for c in facts.comments)]), BLOCKED_RE
+        )
+    status = quote(issue.status, fr)
+    if issue.done:
+        assessment = (
+            f"Le ticket est terminé ({status})." if fr else f"The issue is done ({status})."
+        )
+    elif issue.blocked or blocked_line:
+        assessment = (
+            f"Le ticket est bloqué ({status})." if fr else f"The issue is blocked ({status})."
+        )
+    elif issue.started:
+        assessment = (
+            f"Le ticket est en cours ({status}), {_who(issue, fr)}."
+            if fr
+            else f"The issue is in progress ({status}), {_who(issue, fr)}."
+        )
+    else:
+        assessment = (
+            f"Le ticket n'a pas encore démarré ({status}), {_who(issue, fr)}."
+            if fr
+            else f"The issue has not started yet ({status}), {_who(issue, fr)}."
+        )
+    if issue.updated:
+        assessment += (
+            f" Dernière mise à jour le {issue.updated}."
+            if fr
+            else f" Last updated {issue.updated}."
+        )
+    if facts.comments:
+        last = facts.comments[0]
+        assessment += (
+            f" Dernier commentaire : {last.author}, le {last.when}."
+            if fr
+            else f" Latest comment: {last.author}, {last.when}."
+        )
+    present, ac_line = _ac(issue)
+    risks: list[dict[str, Any]] = []
+    if not issue.done:
+        if issue.urgent:
+            risks.append(
+                _item(
+                    f"Priorité {quote(issue.priority, fr)} alors que le ticket est encore {status}."
+                    if fr
+                    else f"Priority {quote(issue.priority, fr)} while the issue is still {status}.",
+                    key,
+                )
+            )
+        if issue.due:
+            risks.append(
+                _item(
+                    f"Échéance le {issue.due} avec le statut {status}."
+                    if fr
+                    else f"Due {issue.due} while the status is {status}.",
+                    key,
+                )
+            )
+        if not issue.assignee:
+            risks.append(
+                _item(
+                    "Personne n'est assigné au ticket."
+                    if fr
+                    else "Nobody is assigned to the issue.",
+                    key,
+                )
+            )
+        if not present:
+            risks.append(
+                _item(
+                    "Sans critères d'acceptation, la recette sera discutable."
+                    if fr
+                    else "Without acceptance criteria, its acceptance will be arguable.",
+                    key,
+                )
+            )
+    if INSTRUCTION_RE.search(facts.data):
+        risks.insert(
+            0,
+            _item(
+                "Le ticket contient des instructions adressées à un assistant IA : contenu non "
+                "fiable, ignoré ici."
+                if fr
+                else "The issue holds instructions addressed to an AI assistant: untrusted "
+                "content, ignored here.",
+                key,
+            ),
+        )
+    blockers = []
+    if issue.blocked or blocked_line:
+        text = (
+            (
+                f"Bloqué : {quote(blocked_line, fr)}."
+                if fr
+                else f"Blocked: {quote(blocked_line, fr)}."
+            )
+            if blocked_line
+            else (f"Le statut est {status}." if fr else f"The status is {status}.")
+        )
+        blockers.append(_item(text, key))
+    if present:
+        ac_assessment = (
+            f"La description contient des critères d'acceptation : {quote(ac_line, fr)}."
+            if fr
+            else f"The description has acceptance criteria: {quote(ac_line, fr)}."
+        )
+        gaps = (
+            []
+            if GWT_RE.search(issue.description)
+            else [
+                "Les critères ne sont pas écrits en scénarios vérifiables (Étant donné / Quand / "
+                "Alors)."
+                if fr
+                else "The criteria are not written as testable scenarios (Given / When / Then)."
+            ]
+        )
+    else:
+        ac_assessment = (
+            "La description ne contient aucun critère d'acceptation."
+            if fr
+            else "The description has no acceptance criteria."
+        )
+        gaps = [
+            f"Aucun critère vérifiable pour {_named(issue, fr)}."
+            if fr
+            else f"No testable criterion for {_named(issue, fr)}.",
+            "Aucun cas d'erreur ni cas limite décrit."
+            if fr
+            else "No error case or edge case is described.",
+        ]
+    actions: list[str] = []
+    if not issue.done and not issue.assignee:
+        actions.append(
+            f"Désigner un responsable pour {key}." if fr else f"Assign an owner to {key}."
+        )
+    if not present and not issue.done:
+        actions.append(
+            f"Rédiger les critères d'acceptation de {key}."
+            if fr
+            else f"Write the acceptance criteria of {key}."
+        )
+    if blockers:
+        actions.append(
+            f"Lever le blocage de {key}" + (f" avec {issue.assignee}." if issue.assignee else ".")
+            if fr
+            else f"Unblock {key}" + (f" with {issue.assignee}." if issue.assignee else ".")
+        )
+    if issue.due and not issue.done:
+        actions.append(
+            f"Confirmer l'échéance du {issue.due}." if fr else f"Confirm the {issue.due} due date."
+        )
+    if issue.done:
+        actions.append(
+            f"Vérifier la recette de {key} avant de le clore."
+            if fr
+            else f"Check the acceptance of {key} before closing it."
+        )
+    elif issue.assignee:
+        actions.append(
+            f"Faire le point avec {issue.assignee} sur {key}."
+            if fr
+            else f"Check in with {issue.assignee} on {key}."
+        )
+    questions: list[str] = []
+    for comment in facts.comments:
+        for sentence in _sentences(comment.body):
+            asked = re.sub(r"^(?:@\S+ \S+ )", "", sentence).rstrip(" ?")
+            if not sentence.endswith("?") or addresses_model(sentence) or len(asked) < 12:
+                continue
+            if all(asked not in q for q in questions) and len(questions) < 2:
+                questions.append(_short(asked, QUOTE_CHARS) + (" ?" if fr else "?"))
+    if not issue.done and not issue.assignee:
+        questions.append(f"Qui prend en charge {key} ?" if fr else f"Who takes {key}?")
+    if not issue.done and not issue.due:
+        questions.append(
+            f"Quelle est l'échéance attendue pour {key} ?"
+            if fr
+            else f"What is the expected due date of {key}?"
+        )
+    return AnalysisParts(
+        summary=summary,
+        status_assessment=assessment,
+        risks=risks[:3],
+        blockers=blockers,
+        ac_present=present,
+        ac_assessment=ac_assessment,
+        ac_gaps=gaps,
+        next_actions=[_item(a, key) for a in actions[:3]],
+        open_questions=questions[:3],
+    )
+
+
+def _bullets(lines: list[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+# -- what the writers hand to the schema -------------------------------------------------------
+
+
+@dataclass
+class Grounded:
+    """Grounded values by property name: ``texts`` for string properties, ``values`` for the
+    others (item lists, the acceptance-criteria object, string lists). ``prose`` is the free
+    text."""
+
+    texts: dict[str, str]
+    values: dict[str, Any]
+    prose: str
+    narrative_name: str  # the property the narrative goes to
+
+
+def grounded(facts: Facts) -> Grounded | None:
+    """The grounded content of jira-ai's prompt, or None for a prompt of another shape."""
+    fr = facts.fr
+    if facts.kind in ("summary", "combine"):
+        lists = summary_lists(facts) if facts.kind == "summary" else combine_lists(facts)
+        story = narrative(facts, facts.issues)
+        if not story:
+            return None
+        prose = " ".join([story, *(i["text"] for i in (lists["blockers"] + lists["risks"])[:2])])
+        return Grounded({"summary": story}, dict(lists), prose, "summary")
+    if facts.kind == "analysis":
+        parts = analysis_parts(facts)
+        risks = [i["text"] for i in parts.risks] + [i["text"] for i in parts.blockers]
+        nothing = (
+            "Aucun risque ni blocage ne ressort du ticket."
+            if fr
+            else "No risk or blocker stands out in the issue."
+        )
+        ac_text = parts.ac_assessment + ("\n" + _bullets(parts.ac_gaps) if parts.ac_gaps else "")
+        texts = {
+            "summary": parts.summary,
+            "status_assessment": parts.status_assessment,
+            "synthesis": f"{parts.summary} {parts.status_assessment}",
+            "risks_blockers": _bullets(risks) if risks else nothing,
+            "acceptance_criteria": ac_text,
+            "next_actions": _bullets(
+                [i["text"] for i in parts.next_actions] + parts.open_questions
+            ),
+        }
+        values = {
+            "risks": parts.risks,
+            "blockers": parts.blockers,
+            "acceptance_criteria": {
+                "present": parts.ac_present,
+                "assessment": parts.ac_assessment,
+                "gaps": parts.ac_gaps,
+            },
+            "next_actions": parts.next_actions,
+            "open_questions": parts.open_questions,
+        }
+        return Grounded(texts, values, f"{parts.summary} {parts.status_assessment}", "summary")
+    return None
