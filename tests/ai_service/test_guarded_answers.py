@@ -198,10 +198,11 @@ async def test_sloppy_stream_is_refused_unseen_then_streamed_right(
     assert language_of_text(deltas) == "fr"
     repair_logs = [d for n, d in events if n == "log" and "refusée" in d["message"]]
     assert len(repair_logs) == 1
-    assert names.index("delta") > names.index("log", names.index("log") + 2)
+    # Nothing of the refused first answer was shown: the first delta comes after the repair log.
+    assert names.index("delta") > next(i for i, (n, d) in enumerate(events) if d in repair_logs)
     quality = events[-1][1]["quality"]
     assert quality["repaired"] is True
-    assert quality["unknown_citations_removed"] >= 1
+    assert quality["language_ok"] is True
     assert len(repair_turns(sandbox_url)) == 1
 
 
