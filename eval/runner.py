@@ -232,6 +232,8 @@ def record_of(case: Case, model: str, facts: Facts | None, answer: Answer) -> di
         "quality": answer.quality,
         "passed": scored.passed,
         "problems": scored.problems,
+        # What the user read, so a reviewer can judge the prose the scores cannot.
+        "answer": answer.texts,
     }
 
 
