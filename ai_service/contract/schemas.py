@@ -60,6 +60,11 @@ class SummarizeRequest(BaseModel):
     issues: list[NormalizedIssue] = Field(max_length=5_000)
     total: Annotated[int, Field(ge=0)]
     language: Language | None = None
+    # The Jira site (part of the key of the map results kept in Redis by the streamed summary).
+    cloud_id: ShortText = ""
+    # The streamed summary: skip the map results of completed runs (an unfinished run's are
+    # always reused).
+    refresh: bool = False
 
 
 class AnalyzeRequest(BaseModel):
