@@ -72,6 +72,36 @@ def ui_strings() -> dict[str, str]:
         "none": _("Aucun."),
         "regenerate": _("Régénérer"),
         "jql_required": _("Saisissez une requête JQL."),
+        "summary_stopped": _("Résumé arrêté."),
+        "summary_cut": _(
+            "La connexion a été interrompue avant la fin du résumé. Relancez-le : les morceaux "
+            "déjà faits seront repris."
+        ),
+        "narrative_provisional": _("Synthèse (en cours d'écriture)"),
+        # progress of long work (the streams' log steps), shared by the summary and the analysis
+        "progress_start": _("Démarrage…"),
+        "progress_count": _("Comptage des tickets…"),
+        **_one_other(
+            "progress_count_total",
+            lambda n: ngettext("{count} ticket à lire", "{count} tickets à lire", n),
+        ),
+        "progress_fetch": _("Lecture de Jira…"),
+        "progress_fetch_of": _("Lecture de Jira : {done} tickets sur {total}"),
+        "progress_map": _("Résumé des morceaux…"),
+        "progress_map_of": _("Résumé des morceaux : {done} sur {total}"),
+        "progress_combine": _("Synthèse finale"),
+        "progress_queue": _("En attente du modèle"),
+        "progress_queue_at": _("En attente du modèle (position {position})"),
+        "progress_load": _("Chargement du modèle"),
+        "progress_think": _("Le modèle réfléchit"),
+        "progress_writing": _("Rédaction de la synthèse"),
+        "progress_reconnecting": _("Connexion perdue : reprise du résumé…"),
+        **_one_other(
+            "progress_reused",
+            lambda n: ngettext(
+                "Reprise : {count} morceau déjà fait", "Reprise : {count} morceaux déjà faits", n
+            ),
+        ),
         "open_in_jira": _("{key} (ouvrir dans Jira)"),
         # analysis
         "key_required": _("Saisissez une clé de ticket, par exemple PAY-12."),
@@ -145,6 +175,7 @@ def ui_strings() -> dict[str, str]:
         "err_jira": _("Jira est indisponible pour le moment."),
         "err_llm": _("Le service d'IA est indisponible pour le moment."),
         "err_unavailable_do": _("Réessayez dans quelques minutes."),
+        "err_unavailable_do_in": _("Réessayez dans {seconds} s."),
         "err_llm_output": _("Le service d'IA a produit une réponse inutilisable."),
         "err_llm_output_do": _(
             "Réessayez : une nouvelle génération donne souvent un bon résultat."

@@ -4,6 +4,7 @@ import { ApiError, errorFrom, requestInit, sendJSON } from "./api.js";
 import { el, formatDate, formatNumber, language, t } from "./dom.js";
 import { clearError, showError } from "./errors.js";
 import { ISSUE_KEY } from "./keys.js";
+import { stepText } from "./progress.js";
 import { issueLink, linkedText, renderList, renderQuality, renderValue } from "./render.js";
 import { readEvents } from "./sse.js";
 
@@ -132,12 +133,13 @@ class StreamView {
     return entry;
   }
 
-  log({ step, message }) {
+  log(data) {
     for (const item of this.steps.querySelectorAll("li[aria-current]")) {
       item.removeAttribute("aria-current");
       item.classList.add("done");
     }
-    this.steps.append(el("li", { "aria-current": "step", "data-step": step ?? "" }, String(message ?? step ?? "")));
+    // The summary's progress words (progress.js), so that both features read alike.
+    this.steps.append(el("li", { "aria-current": "step", "data-step": data.step ?? "" }, stepText(data) ?? String(data.step ?? "")));
   }
 
   delta({ section, text }) {

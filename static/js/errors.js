@@ -4,6 +4,9 @@ import { el, t } from "./dom.js";
 const SIGN_IN = { href: "/login", label: "err_session_action" };
 const CONSENT = { href: "/login", label: "err_reauth_action" };
 
+// A service that says when to come back (Retry-After, or an error event's retry_after) is quoted.
+const unavailableTodo = (error) => (error.retryAfter ? t("err_unavailable_do_in", { seconds: error.retryAfter }) : t("err_unavailable_do"));
+
 function describe(error) {
   const code = error.code ?? "internal_error";
   switch (code) {
@@ -32,14 +35,14 @@ function describe(error) {
     }
     case "jira_unavailable":
     case "jira_timeout":
-      return { message: t("err_jira"), todo: t("err_unavailable_do") };
+      return { message: t("err_jira"), todo: unavailableTodo(error) };
     case "llm_invalid_output":
       return { message: t("err_llm_output"), todo: t("err_llm_output_do") };
     case "llm_unavailable":
     case "llm_timeout":
     case "ai_service_unavailable":
     case "invalid_service_token":
-      return { message: t("err_llm"), todo: t("err_unavailable_do") };
+      return { message: t("err_llm"), todo: unavailableTodo(error) };
     case "too_many_streams":
       return { message: t("err_streams"), todo: t("err_streams_do") };
     case "csrf_failed":

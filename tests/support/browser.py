@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Dialog, Error, Page, Route
+from playwright.sync_api import APIResponse, BrowserContext, Dialog, Error, Page, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support.ids import ALICE
@@ -110,6 +110,50 @@ def edit_json_answers(page: Page, path: str, edit: Callable[[dict[str, Any]], No
     page.route(f"**{path}", handle)
 
 
+SUMMARY_STREAM = "/ai/summarize-jql/stream"
+# Until the public API serves the streamed summary (branch h15-api), the page's stream is made of
+# the synchronous endpoint's real answer. Goes away with the merge of that branch.
+SUMMARY_STREAM_BRIDGED = "summarize-jql/stream" not in (ROOT / "ai_proxy" / "api.py").read_text(
+    encoding="utf-8"
+)
+
+
+def _bridged_summary_stream(route: Route) -> APIResponse | tuple[APIResponse, str]:
+    answer = route.fetch(url=route.request.url.removesuffix("/stream"), timeout=60_000)
+    if not answer.ok:
+        return answer
+    summary = answer.json()
+    coverage = summary.get("coverage") or {}
+    events = [
+        ("log", {"step": "count", "message": "", "total": coverage.get("total", 0)}),
+        ("result", {"section": "summary", "content": summary}),
+        (
+            "done",
+            {
+                "coverage": {**coverage, "chunks": 1, "chunks_reused": 0},
+                "duration_ms": 1,
+                "quality": summary.get("quality"),
+            },
+        ),
+    ]
+    body = "".join(
+        f"event: {name}\nid: bridge:{n}\ndata: {json.dumps(data)}\n\n"
+        for n, (name, data) in enumerate(events)
+    )
+    return answer, body
+
+
+def bridge_summary_stream(context: BrowserContext) -> None:
+    def handle(route: Route) -> None:
+        bridged = _bridged_summary_stream(route)
+        if isinstance(bridged, tuple):
+            route.fulfill(status=200, content_type="text/event-stream", body=bridged[1])
+        else:
+            route.fulfill(response=bridged)
+
+    context.route(f"**{SUMMARY_STREAM}", handle)
+
+
 def edit_stream_events(
     page: Page, path: str, edit: Callable[[str, dict[str, Any]], dict[str, Any]]
 ) -> None:
@@ -117,9 +161,15 @@ def edit_stream_events(
     ``edit(name, data)`` (ids and order kept) before the page reads it."""
 
     def handle(route: Route) -> None:
-        response = route.fetch()
+        if path == SUMMARY_STREAM and SUMMARY_STREAM_BRIDGED:
+            bridged = _bridged_summary_stream(route)
+            assert isinstance(bridged, tuple), bridged.text()
+            response, text = bridged
+        else:
+            response = route.fetch()
+            text = response.text()
         frames = []
-        for frame in response.text().split("\n\n"):
+        for frame in text.split("\n\n"):
             if not frame.strip():
                 continue
             lines = frame.split("\n")
@@ -133,6 +183,96 @@ def edit_stream_events(
                 for line in lines
             ]
             frames.append("\n".join(edited))
-        route.fulfill(response=response, body="".join(f"{frame}\n\n" for frame in frames))
+        route.fulfill(
+            response=response,
+            content_type="text/event-stream",
+            body="".join(f"{frame}\n\n" for frame in frames),
+        )
 
     page.route(f"**{path}", handle)
+
+
+def edit_summary_result(page: Page, edit: Callable[[dict[str, Any]], None]) -> None:
+    """The real streamed summary, its ``result`` (the whole summary JSON) changed in place by
+    ``edit`` before the page reads it."""
+
+    def edit_event(name: str, data: dict[str, Any]) -> dict[str, Any]:
+        if name == "result":
+            edit(data["content"])
+        return data
+
+    edit_stream_events(page, SUMMARY_STREAM, edit_event)
+
+
+_CONTROLLED_FETCH = """(path) => {
+    const real = window.fetch.bind(window);
+    const state = { requests: [], streams: [], aborted: 0 };
+    window.__controlled = state;
+    window.fetch = (input, init = {}) => {
+        const url = new URL(typeof input === "string" ? input : input.url, location.href);
+        if (url.pathname !== path) return real(input, init);
+        state.requests.push({ body: JSON.parse(init.body ?? "null"), headers: init.headers ?? {} });
+        let controller;
+        const body = new ReadableStream({ start(c) { controller = c; } });
+        state.streams.push(controller);
+        init.signal?.addEventListener("abort", () => {
+            state.aborted += 1;
+            try { controller.error(new DOMException("aborted", "AbortError")); } catch {}
+        });
+        const headers = { "Content-Type": "text/event-stream" };
+        return Promise.resolve(new Response(body, { status: 200, headers }));
+    };
+}"""
+
+
+class ControlledStream:
+    """An event stream at ``path`` that the test writes event by event (``send``), then closes
+    (``end``: a connection dropped if no ``done`` went first): the states between two events,
+    and a cut mid-run, which a real stream goes through too fast or never. The page's own
+    ``fetch`` is wrapped (other paths go through untouched); what the page asked is in
+    ``requests`` and how many times it aborted in ``aborted``."""
+
+    def __init__(self, page: Page, path: str) -> None:
+        self.page = page
+        page.evaluate(_CONTROLLED_FETCH, path)
+
+    def send(self, name: str, data: dict[str, Any], event_id: str | None = None) -> None:
+        frame = f"event: {name}\n" + (f"id: {event_id}\n" if event_id else "")
+        frame += f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+        self.page.evaluate(
+            """(frame) => {
+                const streams = window.__controlled.streams;
+                streams[streams.length - 1].enqueue(new TextEncoder().encode(frame));
+            }""",
+            frame,
+        )
+
+    def end(self) -> None:
+        self.page.evaluate(
+            "() => { const s = window.__controlled.streams; s[s.length - 1].close(); }"
+        )
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return self.page.evaluate("() => window.__controlled.requests")
+
+    @property
+    def aborted(self) -> int:
+        return self.page.evaluate("() => window.__controlled.aborted")
+
+
+def record_live_region(page: Page, selector: str) -> Callable[[], list[str]]:
+    """Every text the live region at ``selector`` took, in order (empty texts left out): what a
+    screen reader was given to announce. Returns the reader of that record."""
+    page.evaluate(
+        """(selector) => {
+            const region = document.querySelector(selector);
+            const said = (window.__said ??= {})[selector] = [];
+            new MutationObserver(() => {
+                const text = region.textContent;
+                if (text && text !== said[said.length - 1]) said.push(text);
+            }).observe(region, { childList: true, subtree: true, characterData: true });
+        }""",
+        selector,
+    )
+    return lambda: page.evaluate("(selector) => window.__said[selector]", selector)

@@ -61,7 +61,7 @@ def test_analyze_live_streams_section_by_section(
 
     status = page.locator("#analysis-status")
     expect(status).to_have_text("Analyse en direct de PAY-7 démarrée.")
-    expect(page.get_by_role("button", name="Arrêter")).to_be_focused()
+    expect(page.locator("#analysis").get_by_role("button", name="Arrêter")).to_be_focused()
     expect(status).not_to_have_text("Analyse en direct de PAY-7 démarrée.", timeout=60_000)
     expect(status).to_have_text("Analyse en direct de PAY-7 terminée.")
 
@@ -76,7 +76,7 @@ def test_analyze_live_streams_section_by_section(
     expect(page.locator("#analysis-steps li.done")).to_have_count(
         page.locator("#analysis-steps li").count()
     )
-    expect(page.get_by_role("button", name="Arrêter")).to_be_disabled()
+    expect(page.locator("#analysis").get_by_role("button", name="Arrêter")).to_be_disabled()
     expect(page.get_by_role("button", name="Analyser en direct")).to_be_focused()
     assert_accessible(page, axe_source)
     screenshot(page, "analysis-stream")
@@ -95,7 +95,7 @@ def test_stop_aborts_the_stream_and_the_server_sees_it(alice: Page, ui: dict[str
     status = page.locator("#analysis-status")
     expect(status).to_have_text("Analyse en direct arrêtée.")
     expect(page.locator("#analysis-result")).to_have_attribute("aria-busy", "false")
-    expect(page.get_by_role("button", name="Arrêter")).to_be_disabled()
+    expect(page.locator("#analysis").get_by_role("button", name="Arrêter")).to_be_disabled()
     stopped_at = page.locator("#analysis-result").inner_text()
     # The sandbox answers once its LLM has seen the disconnect (or fails the test after 5 s).
     sandbox.wait_for(ui["sandbox"], f"llm_cancelled>{cancelled_before}", timeout=5)

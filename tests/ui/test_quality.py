@@ -9,7 +9,12 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.support.browser import assert_accessible, edit_json_answers, edit_stream_events
+from tests.support.browser import (
+    assert_accessible,
+    edit_json_answers,
+    edit_stream_events,
+    edit_summary_result,
+)
 
 CLEAN = {
     "unknown_citations_removed": 0,
@@ -48,7 +53,7 @@ def outside_live_regions(note: Locator) -> None:
 
 def test_summary_lists_each_guard_that_fired(alice: Page, axe_source: str) -> None:
     page = alice
-    edit_json_answers(page, "/ai/summarize-jql", with_quality(EVERY_GUARD))
+    edit_summary_result(page, with_quality(EVERY_GUARD))
     page.get_by_label("Requête JQL", exact=True).fill("key in (PAY-6, PAY-8)")
     page.get_by_role("button", name="Résumer", exact=True).click()
 
@@ -154,7 +159,7 @@ def test_the_english_page_words_the_checks_in_english(alice: Page, axe_source: s
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     quality = {**CLEAN, "unknown_citations_removed": 1, "numbers_corrected": 2}
-    edit_json_answers(page, "/ai/summarize-jql", with_quality(quality))
+    edit_summary_result(page, with_quality(quality))
     edit_json_answers(page, "/ai/analyze-issue", with_quality(CLEAN))
 
     page.get_by_label("JQL query", exact=True).fill("key in (PAY-6, PAY-8)")

@@ -7,7 +7,12 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import PageEvents, edit_json_answers, edit_stream_events
+from tests.support.browser import (
+    PageEvents,
+    edit_json_answers,
+    edit_stream_events,
+    edit_summary_result,
+)
 
 SCRIPT_TEXT = "<script>alert(1)</script>"
 # No issue key in it: any <a> in its paragraph would come from the text itself.
@@ -73,7 +78,7 @@ def test_an_answers_url_and_anchor_show_as_plain_text(alice: Page) -> None:
         body["summary"] = LINK_TEXT
         body["status_assessment"] = LINK_TEXT
 
-    edit_json_answers(page, "/ai/summarize-jql", summary)
+    edit_summary_result(page, summary)
     edit_json_answers(page, "/ai/analyze-issue", analysis)
 
     page.get_by_label("Requête JQL", exact=True).fill("key in (PAY-6, PAY-8)")
