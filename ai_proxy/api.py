@@ -11,7 +11,12 @@ from ninja import Router
 from accounts.context import UserContext
 from ai_proxy.auth import AISessionAuth
 from ai_proxy.schemas import AnalyzeIn, AnalyzeStreamIn, SummarizeIn
-from ai_proxy.services import issue_analysis_get, issue_analysis_stream_open, jql_summary_get
+from ai_proxy.services import (
+    issue_analysis_get,
+    issue_analysis_stream_open,
+    jql_summary_get,
+    jql_summary_stream_open,
+)
 from ai_service.contract.schemas import Analysis, ErrorOut, Summary
 from core.observability import request_id_var
 from core.sse import sse_response
@@ -78,6 +83,49 @@ async def analyze_issue_stream(request: HttpRequest, body: AnalyzeStreamIn) -> H
         ctx=_ctx(request),
         issue_key=body.issue_key,
         language=body.language,
+        request_id=request_id_var.get(),
+    )
+    return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
+
+
+@router.post(
+    "/summarize-jql/stream",
+    response={200: None, **ERRORS},
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "pattern": "^[0-9a-f]{32}:[0-9]+$"},
+                "description": "Resume: the id of the last event received (`<run>:<n>`); the "
+                "events after it are replayed, then the run is followed (or, if it was "
+                "cancelled, a new run of the same request).",
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "Server-sent events, ids `<run>:<n>`: log (count, fetch with "
+                "done/total, then the model's map, combine, queue, load, think), delta "
+                "(section summary), one result (the whole summary JSON), then done or one "
+                "error; `: keepalive` comments at least every 15 s.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }
+        },
+    },
+)
+async def summarize_jql_stream(request: HttpRequest, body: SummarizeIn) -> HttpResponseBase:
+    """The summary as server-sent events, with progress (Jira's count, each page read, each
+    chunk summarized) and the narrative as it is written. Resumable on any API process with
+    `Last-Event-ID`; an identical request (same query, `max_issues`, language) attaches to the
+    run going on. After the first bytes, failures are one final `error` event."""
+    stream = await jql_summary_stream_open(
+        ctx=_ctx(request),
+        jql=body.jql,
+        max_issues=body.max_issues,
+        language=body.language,
+        refresh=body.refresh,
+        last_event_id=request.headers.get("Last-Event-ID"),
         request_id=request_id_var.get(),
     )
     return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))

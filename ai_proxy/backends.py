@@ -24,7 +24,13 @@ from ai_proxy.errors import AIServiceTimeout, AIServiceUnavailable
 from ai_proxy.metrics import BACKEND_CALLS
 from ai_service.contract.schemas import Analysis, AnalyzeRequest, SummarizeRequest, Summary
 from ai_service.contract.tokens import service_token_issue
-from ai_service.engine import EngineConfig, issue_analyze, issue_analyze_stream, jql_summarize
+from ai_service.engine import (
+    EngineConfig,
+    issue_analyze,
+    issue_analyze_stream,
+    jql_summarize,
+    jql_summarize_stream,
+)
 from core.errors import ApiError, ErrorCode
 from core.http import build_async_client, per_loop, retry_after_parse
 from core.observability import request_id_var
@@ -59,6 +65,10 @@ class AIBackend(Protocol):
         self, *, account_id: str, request: AnalyzeRequest, request_id: str
     ) -> AsyncGenerator[Event, None]: ...
 
+    def summarize_stream(
+        self, *, account_id: str, request: SummarizeRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]: ...
+
 
 @cache
 def engine_config() -> EngineConfig:
@@ -80,6 +90,11 @@ class LocalBackend:
         self, *, account_id: str, request: AnalyzeRequest, request_id: str
     ) -> AsyncGenerator[Event, None]:
         return issue_analyze_stream(config=engine_config(), request=request)
+
+    def summarize_stream(
+        self, *, account_id: str, request: SummarizeRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return jql_summarize_stream(config=engine_config(), request=request, account_id=account_id)
 
 
 class RemoteBackend:
@@ -153,8 +168,28 @@ class RemoteBackend:
             "/ai/analyze-issue", account_id=account_id, request=request, out=Analysis
         )
 
-    async def analyze_stream(
+    def analyze_stream(
         self, *, account_id: str, request: AnalyzeRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return self._stream(
+            "/ai/analyze-issue/stream",
+            account_id=account_id,
+            request=request,
+            request_id=request_id,
+        )
+
+    def summarize_stream(
+        self, *, account_id: str, request: SummarizeRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return self._stream(
+            "/ai/summarize-jql/stream",
+            account_id=account_id,
+            request=request,
+            request_id=request_id,
+        )
+
+    async def _stream(
+        self, path: str, *, account_id: str, request: BaseModel, request_id: str
     ) -> AsyncGenerator[Event, None]:
         """ai-service's events as they arrive (no buffering: each is yielded as soon as its
         blank line is read), their data passed on as received; our writer numbers them after the
@@ -163,7 +198,7 @@ class RemoteBackend:
         try:
             async with self.client().stream(
                 "POST",
-                "/ai/analyze-issue/stream",
+                path,
                 content=request.model_dump_json(),
                 headers=self._headers(account_id, request_id),
                 timeout=httpx.Timeout(self.stream_timeout, connect=5.0, pool=10.0),

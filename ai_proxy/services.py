@@ -11,9 +11,14 @@ cache (logged), never the answer.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import logging
+import time
 from collections.abc import AsyncGenerator
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -21,8 +26,9 @@ from django.conf import settings
 from accounts.context import UserContext
 from ai_proxy.backends import backend_for, engine_config
 from ai_proxy.metrics import AI_REQUESTS, STREAMS_IN_FLIGHT
+from ai_proxy.progress import progress_message as api_progress_message
 from ai_proxy.quota import quota_hit
-from ai_service.contract.events import LogData, error_event
+from ai_service.contract.events import DoneData, LogData, ResultData, error_event
 from ai_service.contract.schemas import (
     LONG_TEXT_MAX,
     Analysis,
@@ -37,14 +43,21 @@ from ai_service.engine import PROMPT_VERSION
 from ai_service.engine.pipeline import language_of
 from ai_service.engine.progress import progress_message
 from core.cache import RedisJsonCache
+from core.errors import ApiError, ErrorCode
 from core.redis import get_async_redis
+from core.runs import RunStore, last_event_id_parse
 from core.sse import Event, EventStream, StreamSlots, TooManyStreams
 from jira.models import Comment as JiraComment
-from jira.models import Issue, IssueWithComments
-from jira.services import issue_with_comments, issues_search
+from jira.models import Issue, IssueWithComments, SearchResult
+from jira.services import SearchProgress, issue_with_comments, issues_search
+
+logger = logging.getLogger(__name__)
 
 CACHE_PREFIX = "ai"
 STREAM_ENDPOINT = "analyze-issue/stream"
+SUMMARY_STREAM_ENDPOINT = "summarize-jql/stream"
+# Runs of streamed summaries (core.runs), under the AI cache's prefix.
+RUNS_PREFIX = f"{CACHE_PREFIX}:run"
 # At most AI_MAX_STREAMS relayed streams per process.
 STREAM_SLOTS = StreamSlots(
     limit=lambda: int(settings.AI_MAX_STREAMS), on_change=STREAMS_IN_FLIGHT.inc
@@ -102,6 +115,32 @@ def _analyze_request(data: IssueWithComments, language: Language) -> AnalyzeRequ
     )
 
 
+def _summary_cache_key(ctx: UserContext, jql: str, found: SearchResult, language: str) -> str:
+    return _cache_key(
+        "summary",
+        ctx,
+        {
+            "jql": jql.strip(),
+            "total": found.total,
+            "issues": [[i.key, i.updated.isoformat()] for i in found.issues],
+            "language": language,
+        },
+    )
+
+
+def _summarize_request(
+    ctx: UserContext, jql: str, found: SearchResult, language: Language, *, refresh: bool = False
+) -> SummarizeRequest:
+    return SummarizeRequest(
+        jql=jql.strip(),
+        issues=[_engine_issue(i) for i in found.issues],
+        total=found.total,
+        language=language,
+        cloud_id=ctx.cloud_id,
+        refresh=refresh,
+    )
+
+
 async def jql_summary_get(
     *,
     ctx: UserContext,
@@ -115,25 +154,11 @@ async def jql_summary_get(
     await quota_hit(account_id=ctx.account_id)
     language = language_resolve(language)
     found = await issues_search(ctx=ctx, jql=jql, limit=max_issues, refresh=refresh)
-    key = _cache_key(
-        "summary",
-        ctx,
-        {
-            "jql": jql.strip(),
-            "total": found.total,
-            "issues": [[i.key, i.updated.isoformat()] for i in found.issues],
-            "language": language,
-        },
-    )
+    key = _summary_cache_key(ctx, jql, found, language)
     if not refresh and (cached := await _cache().get(key, Summary)) is not None:
         AI_REQUESTS.labels("summarize-jql", "cached").inc()
         return cached.model_copy(update={"cached": True})
-    request = SummarizeRequest(
-        jql=jql.strip(),
-        issues=[_engine_issue(i) for i in found.issues],
-        total=found.total,
-        language=language,
-    )
+    request = _summarize_request(ctx, jql, found, language)
     backend = backend_for(ctx.account_id, "summarize-jql")
     summary = await backend.summarize(account_id=ctx.account_id, request=request)
     summary = summary.model_copy(update={"cached": False})
@@ -229,6 +254,226 @@ async def issue_analysis_stream_open(
     return EventStream(
         events=issue_analysis_events(
             ctx=ctx, issue_key=issue_key, language=language, request_id=request_id
+        ),
+        on_error=error_event,
+        on_close=on_close,
+    )
+
+
+def _fetch_log(done: int, total: int, language: Language) -> Event:
+    return LogData(
+        step="fetch",
+        message=api_progress_message("fetch", language, done=done, total=total),
+        done=done,
+        total=total,
+    ).event()
+
+
+def _count_log(total: int, language: Language) -> Event:
+    return LogData(
+        step="count", message=api_progress_message("count", language, total=total), total=total
+    ).event()
+
+
+async def _search_with_progress(
+    *, ctx: UserContext, jql: str, max_issues: int, language: Language, refresh: bool
+) -> AsyncGenerator[Event | SearchResult, None]:
+    """The ``count`` and ``fetch`` logs of the search as Jira answers, then its result. Jira's
+    count and its first page are asked for together: a page that comes first waits for the count
+    (its ``total`` is the number of issues that will be read: the count, at most ``max_issues``).
+    Closing this generator cancels the paging."""
+    progress: asyncio.Queue[tuple[str, int] | None] = asyncio.Queue()
+    search = asyncio.create_task(
+        issues_search(
+            ctx=ctx,
+            jql=jql,
+            limit=max_issues,
+            refresh=refresh,
+            progress=SearchProgress(
+                on_count=lambda n: progress.put_nowait(("count", n)),
+                on_page=lambda n: progress.put_nowait(("page", n)),
+            ),
+        )
+    )
+    search.add_done_callback(lambda _: progress.put_nowait(None))
+    try:
+        counted: int | None = None
+        target = 0
+        waiting: int | None = None
+        read: int | None = None
+        while (item := await progress.get()) is not None:
+            kind, value = item
+            if kind == "count":
+                counted, target = value, min(value, max_issues)
+                yield _count_log(value, language)
+                if waiting is None:
+                    continue
+                value, waiting = waiting, None
+            elif counted is None:
+                waiting = value
+                continue
+            read = value
+            yield _fetch_log(value, max(target, value), language)
+        found = search.result()
+    finally:
+        if not search.done():
+            search.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await search
+    if counted is None:
+        # From the cache: nothing was read from Jira.
+        yield _count_log(found.total, language)
+    elif read is not None and read != max(target, read):
+        # Jira's count is approximate: the last page says how many there were to read.
+        yield _fetch_log(read, read, language)
+    yield found
+
+
+async def jql_summary_events(
+    *,
+    ctx: UserContext,
+    jql: str,
+    max_issues: int,
+    language: Language,
+    refresh: bool,
+    request_id: str = "-",
+) -> AsyncGenerator[Event, None]:
+    """The streamed summary as events: our own ``count`` and ``fetch`` logs (Jira), then the
+    cached summary (``result`` with ``cached: true``, then ``done``) or the backend's events,
+    whose ``result`` is stored in the AI cache as the synchronous endpoint stores it. Failures
+    raise (the run turns them into the ``error`` event)."""
+    started = time.monotonic()
+    found: SearchResult | None = None
+    search = _search_with_progress(
+        ctx=ctx, jql=jql, max_issues=max_issues, language=language, refresh=refresh
+    )
+    try:
+        async for item in search:
+            if isinstance(item, SearchResult):
+                found = item
+            else:
+                yield item
+    finally:
+        await search.aclose()
+    assert found is not None
+    key = _summary_cache_key(ctx, jql, found, language)
+    if not refresh and (cached := await _cache().get(key, Summary)) is not None:
+        AI_REQUESTS.labels("summarize-jql", "cached").inc()
+        summary = cached.model_copy(update={"cached": True})
+        yield ResultData(section="summary", content=summary.model_dump(mode="json")).event()
+        yield DoneData(
+            coverage={
+                "analyzed": summary.coverage.analyzed,
+                "total": summary.coverage.total,
+                "chunks": summary.coverage.chunks,
+                # Nothing was asked of the model: every chunk of the answer is a reused one.
+                "chunks_reused": summary.coverage.chunks,
+            },
+            duration_ms=int((time.monotonic() - started) * 1000),
+            quality=summary.quality.model_dump(),
+        ).event()
+        return
+    backend = backend_for(ctx.account_id, SUMMARY_STREAM_ENDPOINT)
+    events = backend.summarize_stream(
+        account_id=ctx.account_id,
+        request=_summarize_request(ctx, jql, found, language, refresh=refresh),
+        request_id=request_id,
+    )
+    try:
+        async for event in events:
+            if event.name == "result":
+                await _summary_store(key, event)
+            yield event
+    finally:
+        await events.aclose()
+
+
+async def _summary_store(key: str, event: Event) -> None:
+    """The final summary of a stream into the AI cache (a later synchronous call is a hit)."""
+    try:
+        payload = json.loads(event.data)
+        if payload.get("section") != "summary":
+            return
+        summary = Summary.model_validate(payload["content"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        logger.warning("streamed summary not cached: unreadable result event")
+        return
+    await _cache().set(
+        key, summary.model_copy(update={"cached": False}), int(settings.AI_CACHE_TTL_SECONDS)
+    )
+
+
+def summary_runs() -> RunStore:
+    return RunStore(
+        redis=get_async_redis(),
+        prefix=RUNS_PREFIX,
+        ttl=int(settings.AI_CACHE_TTL_SECONDS),
+        heartbeat=float(settings.AI_STREAM_HEARTBEAT_SECONDS),
+        on_error=error_event,
+    )
+
+
+def _summary_run_key(ctx: UserContext, jql: str, max_issues: int, language: Language) -> str:
+    material = json.dumps([jql.strip(), max_issues, language], separators=(",", ":"))
+    return (
+        f"summary:{ctx.account_id}:{ctx.cloud_id}:{hashlib.sha256(material.encode()).hexdigest()}"
+    )
+
+
+async def jql_summary_stream_open(
+    *,
+    ctx: UserContext,
+    jql: str,
+    max_issues: int = 100,
+    language: Language | None = None,
+    refresh: bool = False,
+    last_event_id: str | None = None,
+    request_id: str = "-",
+) -> EventStream:
+    """The streamed summary of ``jql``, resumable (``core.runs``): the run of this account, site,
+    query, ``max_issues`` and language, started here or attached to if one is going on; after
+    ``last_event_id`` (``<run>:<n>`` of a run of this account and site) when given, which then
+    costs no quota point. Holds one of this process's stream slots until it ends; the slot is
+    taken before the quota."""
+    if not jql.strip():
+        raise ApiError("jql is required.", code=ErrorCode.INVALID_INPUT, status=422)
+    try:
+        slot = STREAM_SLOTS.acquire()
+    except TooManyStreams:
+        AI_REQUESTS.labels(SUMMARY_STREAM_ENDPOINT, TooManyStreams.code).inc()
+        raise
+    runs = summary_runs()
+    owner = f"{ctx.account_id}:{ctx.cloud_id}"
+    resolved = language_resolve(language)
+    try:
+        resume = last_event_id_parse(last_event_id)
+        if resume is not None and await runs.owner(resume[0]) != owner:
+            resume = None
+        if resume is None:
+            await quota_hit(account_id=ctx.account_id)
+    except BaseException:
+        slot.release()
+        raise
+
+    def on_close(outcome: str) -> None:
+        slot.release()
+        AI_REQUESTS.labels(SUMMARY_STREAM_ENDPOINT, outcome).inc()
+
+    start = partial(
+        jql_summary_events,
+        ctx=ctx,
+        jql=jql.strip(),
+        max_issues=max_issues,
+        language=resolved,
+        refresh=refresh,
+        request_id=request_id,
+    )
+    return EventStream(
+        events=runs.stream(
+            key=_summary_run_key(ctx, jql, max_issues, resolved),
+            owner=owner,
+            start=start,
+            resume=resume,
         ),
         on_error=error_event,
         on_close=on_close,

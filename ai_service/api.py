@@ -75,6 +75,30 @@ async def analyze_issue_stream(request: HttpRequest, body: AnalyzeRequest) -> Ht
     return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
 
 
+@router.post(
+    "/summarize-jql/stream",
+    response={200: None, **ERRORS},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "Server-sent events: log (map done/total, combine, queue, load, "
+                "think), delta (the narrative), one result (the whole summary), then done or "
+                "error.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+async def summarize_jql_stream(request: HttpRequest, body: SummarizeRequest) -> HttpResponseBase:
+    """The summary as server-sent events: progress of the map-reduce, the narrative as it is
+    written, then the whole summary; map results are kept in Redis for a resumed run."""
+    caller = request.auth  # type: ignore[attr-defined]
+    stream = services.summary_stream_open(
+        request=body, account_id=str(getattr(caller, "account_id", ""))
+    )
+    return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
+
+
 api.add_router(
     "",
     health_router(

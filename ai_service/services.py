@@ -5,21 +5,28 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from functools import cache
 
 from django.conf import settings
 
 from ai_service.contract.events import error_event
 from ai_service.contract.schemas import Analysis, AnalyzeRequest, SummarizeRequest, Summary
-from ai_service.engine import EngineConfig, issue_analyze, issue_analyze_stream, jql_summarize
+from ai_service.engine import (
+    EngineConfig,
+    issue_analyze,
+    issue_analyze_stream,
+    jql_summarize,
+    jql_summarize_stream,
+)
 from ai_service.engine.readiness import llm_check
 from ai_service.metrics import LATENCY, REQUESTS, STREAMS_IN_FLIGHT
 from core.errors import ApiError
 from core.health import Check, probe_redis
-from core.sse import EventStream, StreamSlots, TooManyStreams
+from core.sse import Event, EventStream, StreamSlots, TooManyStreams
 
 STREAM_ENDPOINT = "analyze-issue/stream"
+SUMMARY_STREAM_ENDPOINT = "summarize-jql/stream"
 # At most AI_MAX_STREAMS streams per process.
 STREAM_SLOTS = StreamSlots(
     limit=lambda: int(settings.AI_MAX_STREAMS), on_change=STREAMS_IN_FLIGHT.inc
@@ -43,23 +50,35 @@ async def analysis_generate(*, request: AnalyzeRequest) -> Analysis:
 
 def analysis_stream_open(*, request: AnalyzeRequest) -> EventStream:
     """The streamed analysis, holding one of this process's stream slots until it ends."""
+    return _stream_open(
+        STREAM_ENDPOINT, lambda: issue_analyze_stream(config=engine_config(), request=request)
+    )
+
+
+def summary_stream_open(*, request: SummarizeRequest, account_id: str) -> EventStream:
+    """The streamed summary (progress, map results kept in Redis), holding a stream slot."""
+    return _stream_open(
+        SUMMARY_STREAM_ENDPOINT,
+        lambda: jql_summarize_stream(
+            config=engine_config(), request=request, account_id=account_id
+        ),
+    )
+
+
+def _stream_open(endpoint: str, events: Callable[[], AsyncGenerator[Event, None]]) -> EventStream:
     try:
         slot = STREAM_SLOTS.acquire()
     except TooManyStreams:
-        REQUESTS.labels(STREAM_ENDPOINT, TooManyStreams.code).inc()
+        REQUESTS.labels(endpoint, TooManyStreams.code).inc()
         raise
     started = time.perf_counter()
 
     def on_close(outcome: str) -> None:
         slot.release()
-        REQUESTS.labels(STREAM_ENDPOINT, outcome).inc()
-        LATENCY.labels(STREAM_ENDPOINT).observe(time.perf_counter() - started)
+        REQUESTS.labels(endpoint, outcome).inc()
+        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
 
-    return EventStream(
-        events=issue_analyze_stream(config=engine_config(), request=request),
-        on_error=error_event,
-        on_close=on_close,
-    )
+    return EventStream(events=events(), on_error=error_event, on_close=on_close)
 
 
 def readiness_checks() -> dict[str, Check]:

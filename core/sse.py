@@ -4,11 +4,13 @@ reader (on ``httpx-sse``), the one writer (``sse_body``), the per-process stream
 
 The writer sends ``: ok`` at once (the headers leave with it), then each event as soon as it
 exists, and ``: keepalive`` whenever nothing was written for ``keepalive`` seconds. It numbers the
-events (``id:``), so no producer assigns ids. The events are produced by one pump task (so an
-upstream HTTP stream is always read from the same task, and no task is created per event) into a
-queue the writer drains; events already queued leave together in one write. A client that goes away
-cancels the writer, which cancels the pump, whose generator then closes its upstream streams (the
-LLM's, or ai-service's).
+events (``id:`` 1, 2, ...), so no producer assigns ids; the one exception is a stream replayed from
+storage (the resumable summary), whose events carry the id they were stored under (``<run>:<n>``),
+so that a reconnect's ``Last-Event-ID`` names a place in the stored run. The events are produced
+by one pump task (so an upstream HTTP stream is always read from the same task, and no task is
+created per event) into a queue the writer drains; events already queued leave together in one
+write. A client that goes away cancels the writer, which cancels the pump, whose generator then
+closes its upstream streams (the LLM's, or ai-service's).
 
 A failure raised inside the events becomes one final ``error`` event, built by the stream's
 ``on_error`` (``ai_service.contract.events.error_event``): after the first bytes, the HTTP status
@@ -36,10 +38,11 @@ KEEPALIVE = b": keepalive\n\n"
 @dataclass(frozen=True, slots=True)
 class Event:
     """One event: its name and its data, one JSON document (a typed payload's, or relayed as
-    received). Its id is the writer's business."""
+    received). Its id is the writer's business, unless the event was stored under one (``id``)."""
 
     name: str
     data: str
+    id: str | None = None
 
     def error_code(self) -> str | None:
         """The ``code`` of an ``error`` event (what the stream's outcome is counted as)."""
@@ -52,7 +55,7 @@ class Event:
         return str(payload.get("code", "error")) if isinstance(payload, dict) else "error"
 
 
-def sse_frame(event_id: int, event: Event) -> bytes:
+def sse_frame(event_id: int | str, event: Event) -> bytes:
     # Our payloads are one line of JSON; a relayed multi-line data keeps one ``data:`` per line.
     data = event.data if "\n" not in event.data else event.data.replace("\n", "\ndata: ")
     return f"id: {event_id}\nevent: {event.name}\ndata: {data}\n\n".encode()
@@ -187,8 +190,11 @@ async def sse_body(stream: EventStream, *, keepalive: float) -> AsyncIterator[by
                     else:
                         break
                 code = item.error_code()
-                frames.append(sse_frame(next_id, item))
-                next_id += 1
+                if item.id is not None:
+                    frames.append(sse_frame(item.id, item))
+                else:
+                    frames.append(sse_frame(next_id, item))
+                    next_id += 1
                 if code is not None:
                     outcome, finished = code, True
                     break

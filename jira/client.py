@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -332,10 +332,17 @@ class JiraClient:
         return count
 
     async def search(
-        self, jql: str, *, limit: int, field_map: FieldMap, with_comments: bool = False
+        self,
+        jql: str,
+        *,
+        limit: int,
+        field_map: FieldMap,
+        with_comments: bool = False,
+        on_page: Callable[[int], None] | None = None,
     ) -> SearchOutcome:
         """Up to ``limit`` issues, following ``nextPageToken``; each issue once (the results are
-        eventually consistent, so an issue updated while we page could come back twice)."""
+        eventually consistent, so an issue updated while we page could come back twice).
+        ``on_page(read)`` is told the number of issues read so far after each page."""
         fields = field_map.issue_fields() + (["comment"] if with_comments else [])
         issues: dict[str, Issue] = {}
         comments: dict[str, CommentPage] = {}
@@ -365,6 +372,8 @@ class JiraClient:
                     embedded = embedded_comments(raw.get("fields") or {})
                     if embedded is not None:
                         comments[key] = embedded
+            if on_page is not None:
+                on_page(len(issues))
             token = data.get("nextPageToken")
             last = bool(data.get("isLast")) or not token
             if last or dropped or len(issues) >= limit or not page:

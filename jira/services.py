@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -121,6 +122,23 @@ async def _field_map(ctx: UserContext, client: JiraClient, cache: JiraCache) -> 
     return field_map
 
 
+@dataclass(frozen=True, slots=True)
+class SearchProgress:
+    """Callbacks of a live search (none is called when the answer comes from the cache):
+    ``on_count(total)`` once Jira's approximate count is known, ``on_page(read)`` after each page
+    with the number of issues read so far."""
+
+    on_count: Callable[[int], None] | None = None
+    on_page: Callable[[int], None] | None = None
+
+
+async def _count(client: JiraClient, jql: str, on_count: Callable[[int], None] | None) -> int:
+    count = await client.count(jql)
+    if on_count is not None:
+        on_count(count)
+    return count
+
+
 def _updated_key(issue: Issue) -> str:
     return f"{issue.key}:{issue.updated.isoformat()}"
 
@@ -133,11 +151,19 @@ async def _search(
     client: JiraClient,
     cache: JiraCache,
     with_comments: bool,
+    progress: SearchProgress | None = None,
 ) -> tuple[SearchResult, dict[str, CommentPage]]:
+    progress = progress or SearchProgress()
     field_map = await _field_map(ctx, client, cache)
     count, outcome = await gather_first_error(
-        client.count(jql),
-        client.search(jql, limit=limit, field_map=field_map, with_comments=with_comments),
+        _count(client, jql, progress.on_count),
+        client.search(
+            jql,
+            limit=limit,
+            field_map=field_map,
+            with_comments=with_comments,
+            on_page=progress.on_page,
+        ),
     )
     issues = outcome.issues
     # Jira's count is approximate; once every page was read the number of issues is exact.
@@ -161,9 +187,11 @@ async def issues_search(
     limit: int = 50,
     refresh: bool = False,
     client: JiraClient | None = None,
+    progress: SearchProgress | None = None,
 ) -> SearchResult:
     """Up to ``limit`` (1..1000) normalized issues matching ``jql``, ``total`` (Jira's approximate
-    count, exact when all were read) and ``truncated``."""
+    count, exact when all were read) and ``truncated``; ``progress`` is told the count and each
+    page of a live search."""
     jql = _jql_validate(jql)
     limit = max(1, min(int(limit), MAX_SEARCH_LIMIT))
     cache = _cache(ctx)
@@ -173,7 +201,13 @@ async def issues_search(
             return cached
     client = client or jira_client_for(ctx)
     result, _ = await _search(
-        ctx=ctx, jql=jql, limit=limit, client=client, cache=cache, with_comments=False
+        ctx=ctx,
+        jql=jql,
+        limit=limit,
+        client=client,
+        cache=cache,
+        with_comments=False,
+        progress=progress,
     )
     return result
 

@@ -4,6 +4,8 @@ local fallback. Callers build an ``EngineConfig`` from their settings and call:
 - ``jql_summarize(config=..., request=SummarizeRequest) -> Summary``
 - ``issue_analyze(config=..., request=AnalyzeRequest) -> Analysis``
 - ``issue_analyze_stream(config=..., request=AnalyzeRequest) -> AsyncIterator[core.sse.Event]``
+- ``jql_summarize_stream(config=..., request=SummarizeRequest, account_id=...)
+  -> AsyncIterator[core.sse.Event]`` (progress, map results kept in Redis)
 
 Failures are ``EngineError`` subclasses of ``core.errors.ApiError`` (``status``, ``code``,
 ``detail``, ``retry_after``), the error family of both services.
@@ -25,6 +27,7 @@ from ai_service.engine.errors import (
 from ai_service.engine.pipeline import issue_analyze, jql_summarize
 from ai_service.engine.prompts import PROMPT_VERSION
 from ai_service.engine.stream import issue_analyze_stream
+from ai_service.engine.summary_stream import jql_summarize_stream
 
 __all__ = [
     "PROMPT_VERSION",
@@ -42,4 +45,5 @@ __all__ = [
     "issue_analyze",
     "issue_analyze_stream",
     "jql_summarize",
+    "jql_summarize_stream",
 ]

@@ -255,6 +255,7 @@ class LLMClient:
         check: Callable[[T], str | None] | None = None,
         revise: str = "",
         on_invalid: Callable[[str], None] | None = None,
+        on_text: Callable[[int, str], None] | None = None,
     ) -> T:
         """A JSON answer requested with ``output``'s schema, validated; one repair turn (the
         ``repair`` user message, ``$problem`` filled in), built afresh within the budget, if the
@@ -262,7 +263,8 @@ class LLMClient:
         guardrails: language, injection, empty fields): the problem it returns gets the repair
         turn with ``revise``; the second answer is returned whatever ``check`` thinks of it (the
         caller's guards sanitize it). One repair turn in all. ``on_invalid`` hears the text of a
-        first answer that was not valid (an injected format, say)."""
+        first answer that was not valid (an injected format, say). ``on_text`` hears each piece
+        of text as it comes, with its attempt (1, or 2 for the repair turn)."""
         budget = budget or await self.budget()
         schema = strict_schema(output)
         conversation = list(messages)
@@ -278,6 +280,8 @@ class LLMClient:
                     kind="json",
                 ):
                     parts.append(piece)
+                    if on_text is not None:
+                        on_text(attempt, piece)
             except LLMOutputCut:
                 raise  # the same limit would cut a repair too
             except LLMInvalidOutput:

@@ -12,6 +12,7 @@ in two and done again; an analysis whose prompt was cut is rebuilt with half the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import math
@@ -19,7 +20,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ai_service.contract.schemas import (
     AcceptanceCriteria,
@@ -52,10 +53,11 @@ from ai_service.engine.checks import (
     summary_guarded,
     summary_texts,
 )
+from ai_service.engine.chunks import ChunkStore
 from ai_service.engine.config import EngineConfig
 from ai_service.engine.errors import LLMRateLimited
 from ai_service.engine.guards import Facts, Review, language_detector_ready, merge
-from ai_service.engine.llm import Budget, LLMPromptCut, Message, llm_client
+from ai_service.engine.llm import Budget, LLMPromptCut, Message, Step, llm_client
 from ai_service.engine.prompts import PROMPT_VERSION, render
 from ai_service.engine.text import clean, one_line
 from ai_service.engine.tokens import estimate_tokens
@@ -154,6 +156,18 @@ def _messages(language: Language, user: str) -> list[Message]:
 # -- summarize ---------------------------------------------------------------------------------
 
 
+class SummaryProgress(Protocol):
+    """What a streamed summary hears of its work (:mod:`.summary_stream`)."""
+
+    async def on_step(self, step: Step, position: int | None) -> None: ...
+
+    def mapped(self, done: int, total: int, reused: int) -> None: ...
+
+    def combining(self, parts: int) -> None: ...
+
+    def narrative(self, attempt: int, piece: str) -> None: ...
+
+
 def _chunks(lines: Sequence[tuple[str, str]], room: int, cost: Cost) -> list[list[tuple[str, str]]]:
     """(key, line) pairs packed greedily into chunks of at most ``room`` tokens (the line and the
     key in the allowed list); an issue is never split."""
@@ -223,6 +237,8 @@ async def _summarize_part(
     label: str,
     issues: dict[str, NormalizedIssue],
     splits: int = CUT_SPLITS,
+    progress: SummaryProgress | None = None,
+    final: bool = False,
 ) -> list[tuple[LLMSummary, Review]]:
     """The partial summaries of ``part``, guarded: one, or more when the server cut the prompt
     (the part is split in two and each half done again)."""
@@ -240,7 +256,9 @@ async def _summarize_part(
         )
     )
     try:
-        output = await _summary_call(config, budget, language, user, review)
+        output = await _summary_call(
+            config, budget, language, user, review, progress=progress, final=final
+        )
     except LLMPromptCut:
         if splits <= 0 or len(part) < 2:
             raise
@@ -260,6 +278,7 @@ async def _summarize_part(
                     label=label,
                     issues=issues,
                     splits=splits - 1,
+                    progress=progress,
                 )
             )
         return results
@@ -270,10 +289,20 @@ async def _summarize_part(
 
 
 async def _summary_call(
-    config: EngineConfig, budget: Budget, language: Language, user: str, review: Review
+    config: EngineConfig,
+    budget: Budget,
+    language: Language,
+    user: str,
+    review: Review,
+    *,
+    progress: SummaryProgress | None = None,
+    final: bool = False,
 ) -> LLMSummary:
-    """One summary (or combine) call: its first answer checked, one repair turn."""
+    """One summary (or combine) call: its first answer checked, one repair turn. ``final``: its
+    text is the summary's last (a stream shows its narrative as it is written)."""
     return await llm_client(config).complete_json(
+        on_step=progress.on_step if progress is not None else None,
+        on_text=progress.narrative if progress is not None and final else None,
         messages=_messages(language, user),
         output=LLMSummary,
         schema_name="jql_summary",
@@ -299,6 +328,7 @@ async def _combine(
     waits: RateLimitWaits,
     issues: dict[str, NormalizedIssue],
     facts: Facts,
+    progress: SummaryProgress | None = None,
 ) -> tuple[LLMSummary, list[Review]]:
     """Partial summaries -> one; in several rounds when they do not fit one prompt."""
     reviews: list[Review] = []
@@ -326,9 +356,12 @@ async def _combine(
         groups = _chunks(texts, room, cost)
         if len(groups) == len(partials):  # each alone fills a prompt: combine pairwise
             groups = [texts[i : i + 2] for i in range(0, len(texts), 2)]
+        last_round = len(groups) == 1
+        if progress is not None:
+            progress.combining(len(partials))
 
         def combine(
-            group: list[tuple[str, str]],
+            group: list[tuple[str, str]], last_round: bool
         ) -> Callable[[], Awaitable[tuple[LLMSummary, Review]]]:
             async def call() -> tuple[LLMSummary, Review]:
                 cited = sorted(set(KEY_RE.findall(" ".join(text for _, text in group))) & allowed)
@@ -344,7 +377,9 @@ async def _combine(
                     data="\n\n".join(clean(text) for _, text in group),
                 )
                 review = Review(facts)
-                output = await _summary_call(config, budget, language, user, review)
+                output = await _summary_call(
+                    config, budget, language, user, review, progress=progress, final=last_round
+                )
                 guarded = summary_guarded(
                     output, review, issues=issues, stats=stats, analyzed=analyzed, total=total
                 )
@@ -352,7 +387,7 @@ async def _combine(
 
             return call
 
-        results = await _bounded(config, [combine(g) for g in groups], waits)
+        results = await _bounded(config, [combine(g, last_round) for g in groups], waits)
         partials = [r[0] for r in results]
         reviews.extend(r[1] for r in results)
     return partials[0], reviews
@@ -374,8 +409,16 @@ async def _bounded(
     return list(await gather_first_error(*(run(c) for c in calls)))
 
 
-async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> Summary:
-    """The summary of a JQL result (``request.issues``, ``request.total`` matched in Jira)."""
+async def jql_summarize(
+    *,
+    config: EngineConfig,
+    request: SummarizeRequest,
+    progress: SummaryProgress | None = None,
+    chunks: ChunkStore | None = None,
+) -> Summary:
+    """The summary of a JQL result (``request.issues``, ``request.total`` matched in Jira).
+    ``progress`` hears each chunk, the combine, the waits and the final narrative; ``chunks``
+    keeps and reuses the map results (:mod:`.chunks`)."""
     language = language_of(request.language, config)
     await language_detector_ready()
     issues = request.issues
@@ -398,6 +441,9 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
             quality=Quality(),
         )
     budget = await llm_client(config).budget()
+    if chunks is not None:
+        factor = await chunks.begin(budget.factor, refresh=request.refresh)
+        budget = dataclasses.replace(budget, factor=factor)
     fixed = [
         render("system", language),
         _summarize_user(
@@ -409,24 +455,8 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
             stats=stats,
         ),
     ]
-    chunks = _chunks(lines, max(budget.data_room(fixed), 128), cost_of(budget))
+    groups = _chunks(lines, max(budget.data_room(fixed), 128), cost_of(budget))
     waits = RateLimitWaits()
-
-    def part(
-        n: int, chunk: list[tuple[str, str]]
-    ) -> Callable[[], Awaitable[list[tuple[LLMSummary, Review]]]]:
-        label = f" — {n}/{len(chunks)}" if len(chunks) > 1 else ""
-        return lambda: _summarize_part(
-            config, budget, language, jql=jql, part=chunk, total=total, label=label, issues=by_key
-        )
-
-    if len(chunks) > 1:
-        logger.info("map-reduce summary: %d issues in %d chunks", len(issues), len(chunks))
-    parts = [
-        p
-        for ps in await _bounded(config, [part(n, c) for n, c in enumerate(chunks, 1)], waits)
-        for p in ps
-    ]
     facts = summary_facts(
         language,
         stats=stats,
@@ -435,6 +465,52 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
         allowed=allowed,
         data="\n".join(line for _, line in lines),
     )
+    mapped = 0
+    if progress is not None and len(groups) > 1:
+        progress.mapped(0, len(groups), 0)
+
+    def part(
+        n: int, chunk: list[tuple[str, str]]
+    ) -> Callable[[], Awaitable[list[tuple[LLMSummary, Review]]]]:
+        label = f" — {n}/{len(groups)}" if len(groups) > 1 else ""
+        chunk_issues = [by_key[k] for k, _ in chunk]
+
+        async def call() -> list[tuple[LLMSummary, Review]]:
+            nonlocal mapped
+            stored = None
+            if chunks is not None:
+                stored = await chunks.get(chunk_issues, refresh=request.refresh)
+            if stored is not None:
+                results = stored.reviews(Review(facts))
+            else:
+                results = await _summarize_part(
+                    config,
+                    budget,
+                    language,
+                    jql=jql,
+                    part=chunk,
+                    total=total,
+                    label=label,
+                    issues=by_key,
+                    progress=progress,
+                    final=len(groups) == 1,
+                )
+                if chunks is not None:
+                    await chunks.put(chunk_issues, results)
+            mapped += 1
+            if progress is not None and len(groups) > 1:
+                progress.mapped(mapped, len(groups), chunks.reused if chunks else 0)
+            return results
+
+        return call
+
+    if len(groups) > 1:
+        logger.info("map-reduce summary: %d issues in %d chunks", len(issues), len(groups))
+    parts = [
+        p
+        for ps in await _bounded(config, [part(n, c) for n, c in enumerate(groups, 1)], waits)
+        for p in ps
+    ]
     reviews = [p[1] for p in parts]
     if len(parts) == 1:
         output = parts[0][0]
@@ -452,6 +528,7 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
             waits=waits,
             issues=by_key,
             facts=facts,
+            progress=progress,
         )
         reviews.extend(combined)
     quality = merge(reviews, Review(facts)).quality()
@@ -463,6 +540,8 @@ async def jql_summarize(*, config: EngineConfig, request: SummarizeRequest) -> S
     coverage = SummaryCoverage(
         analyzed=len(issues), total=total, truncated=len(issues) < total, chunks=len(parts)
     )
+    if chunks is not None:
+        await chunks.finish(budget.factor)
     return _summary_out(config, language, output, stats=stats, coverage=coverage, quality=quality)
 
 

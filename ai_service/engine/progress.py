@@ -19,6 +19,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{count} sections demandées au modèle",
         "en": "{count} sections requested from the model",
     },
+    "map": {
+        "fr": "Résumé des morceaux : {done} sur {total}",
+        "en": "Summarizing the parts: {done} of {total}",
+    },
+    "map_reused": {
+        "fr": "Résumé des morceaux : {done} sur {total} ({reused} morceaux déjà faits)",
+        "en": "Summarizing the parts: {done} of {total} ({reused} parts already done)",
+    },
+    "combine": {
+        "fr": "Synthèse finale de {parts} résumés partiels",
+        "en": "Final synthesis of {parts} partial summaries",
+    },
     "repair": {
         "fr": "réponse refusée par les contrôles : nouvelle demande au modèle",
         "en": "answer refused by the checks: asking the model again",

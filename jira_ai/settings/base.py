@@ -196,6 +196,9 @@ AI_USER_REQUESTS_PER_MINUTE = ENV.AI_USER_REQUESTS_PER_MINUTE
 AI_MAX_STREAMS = ENV.AI_MAX_STREAMS
 # A `: keepalive` comment on a stream silent for this long (docs/http-contract.md: at most 15 s).
 AI_KEEPALIVE_SECONDS = ENV.AI_KEEPALIVE_SECONDS
+# Resumable summary streams (core.runs): readers and the run's lease renew every heartbeat; a
+# run whose readers all left (or stopped beating for three heartbeats) is cancelled.
+AI_STREAM_HEARTBEAT_SECONDS = ENV.AI_STREAM_HEARTBEAT_SECONDS
 # Summaries and analyses are keyed by their whole input (issues' `updated` included), so a stale
 # entry is never served; the TTL only bounds Redis memory.
 AI_CACHE_TTL_SECONDS = 24 * 3600

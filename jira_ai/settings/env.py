@@ -68,6 +68,9 @@ class Env:
     AI_KEEPALIVE_SECONDS: float = field(
         default_factory=lambda: _float("AI_KEEPALIVE_SECONDS", 15.0, minimum=0.05)
     )
+    AI_STREAM_HEARTBEAT_SECONDS: float = field(
+        default_factory=lambda: _float("AI_STREAM_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
+    )
     LLM_PROVIDER: str = field(default_factory=lambda: _str("LLM_PROVIDER", "ollama").lower())
     OLLAMA_BASE_URL: str = field(
         default_factory=lambda: _str("OLLAMA_BASE_URL", "http://127.0.0.1:11434").rstrip("/")
