@@ -83,7 +83,11 @@ def ui_strings() -> dict[str, str]:
         "progress_count": _("Comptage des tickets…"),
         **_one_other(
             "progress_count_total",
-            lambda n: ngettext("{count} ticket à lire", "{count} tickets à lire", n),
+            lambda n: ngettext(
+                "{count} ticket correspond à la requête",
+                "{count} tickets correspondent à la requête",
+                n,
+            ),
         ),
         "progress_fetch": _("Lecture de Jira…"),
         "progress_fetch_of": _("Lecture de Jira : {done} tickets sur {total}"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import APIResponse, BrowserContext, Dialog, Error, Page, Route
+from playwright.sync_api import Dialog, Error, Page, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support.ids import ALICE
@@ -111,47 +111,6 @@ def edit_json_answers(page: Page, path: str, edit: Callable[[dict[str, Any]], No
 
 
 SUMMARY_STREAM = "/ai/summarize-jql/stream"
-# Until the public API serves the streamed summary (branch h15-api), the page's stream is made of
-# the synchronous endpoint's real answer. Goes away with the merge of that branch.
-SUMMARY_STREAM_BRIDGED = "summarize-jql/stream" not in (ROOT / "ai_proxy" / "api.py").read_text(
-    encoding="utf-8"
-)
-
-
-def _bridged_summary_stream(route: Route) -> APIResponse | tuple[APIResponse, str]:
-    answer = route.fetch(url=route.request.url.removesuffix("/stream"), timeout=60_000)
-    if not answer.ok:
-        return answer
-    summary = answer.json()
-    coverage = summary.get("coverage") or {}
-    events = [
-        ("log", {"step": "count", "message": "", "total": coverage.get("total", 0)}),
-        ("result", {"section": "summary", "content": summary}),
-        (
-            "done",
-            {
-                "coverage": {**coverage, "chunks": 1, "chunks_reused": 0},
-                "duration_ms": 1,
-                "quality": summary.get("quality"),
-            },
-        ),
-    ]
-    body = "".join(
-        f"event: {name}\nid: bridge:{n}\ndata: {json.dumps(data)}\n\n"
-        for n, (name, data) in enumerate(events)
-    )
-    return answer, body
-
-
-def bridge_summary_stream(context: BrowserContext) -> None:
-    def handle(route: Route) -> None:
-        bridged = _bridged_summary_stream(route)
-        if isinstance(bridged, tuple):
-            route.fulfill(status=200, content_type="text/event-stream", body=bridged[1])
-        else:
-            route.fulfill(response=bridged)
-
-    context.route(f"**{SUMMARY_STREAM}", handle)
 
 
 def edit_stream_events(
@@ -161,13 +120,8 @@ def edit_stream_events(
     ``edit(name, data)`` (ids and order kept) before the page reads it."""
 
     def handle(route: Route) -> None:
-        if path == SUMMARY_STREAM and SUMMARY_STREAM_BRIDGED:
-            bridged = _bridged_summary_stream(route)
-            assert isinstance(bridged, tuple), bridged.text()
-            response, text = bridged
-        else:
-            response = route.fetch()
-            text = response.text()
+        response = route.fetch(timeout=60_000)
+        text = response.text()
         frames = []
         for frame in text.split("\n\n"):
             if not frame.strip():

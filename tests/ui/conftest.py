@@ -14,15 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.support.browser import (
-    AXE_PATH,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SUMMARY_STREAM_BRIDGED,
-    PageEvents,
-    bridge_summary_stream,
-    sign_in,
-)
+from tests.support.browser import AXE_PATH, CHROMIUM, CHROMIUM_ARGS, PageEvents, sign_in
 from tests.support.ids import ALICE
 from tests.support.servers import ServerProcess
 
@@ -80,8 +72,6 @@ def context(browser: Browser, ui: dict[str, str]) -> Iterator[BrowserContext]:
     # Avatars point at Atlassian's CDN: no test may reach the network.
     context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
     context.set_default_timeout(10_000)
-    if SUMMARY_STREAM_BRIDGED:
-        bridge_summary_stream(context)
     yield context
     context.close()
 

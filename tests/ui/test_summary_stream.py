@@ -88,7 +88,7 @@ def test_the_bar_is_indeterminate_until_a_total_then_counts_in_words(
     expect(page.locator("#summary-progress-bar:indeterminate")).to_have_count(1)
 
     stream.send("log", {"step": "count", "message": "", "total": 1649}, "r:2")
-    expect(progress_text(page)).to_have_text(f"{french_number(1649)} tickets à lire")
+    expect(progress_text(page)).to_have_text(f"{french_number(1649)} tickets correspondent à la requête")
     expect(page.locator("#summary-progress-bar:indeterminate")).to_have_count(0)
     expect(bar(page)).to_have_attribute("max", "1649")
     expect(bar(page)).to_have_attribute("value", "0")
@@ -295,8 +295,8 @@ def test_the_english_page_words_the_progress_in_english(alice: Page) -> None:
     expect(
         page.get_by_role("progressbar", name="Reading Jira: 300 of 1,649 issues")
     ).to_be_visible()
-    stream.send("log", {"step": "map", "message": "3 chunks already done", "done": 3, "total": 13})
-    expect(progress_text(page)).to_have_text("Summarizing chunks: 3 of 13")
-    expect(page.locator("#summary-progress-note")).to_have_text("Resumed: 3 chunks already done")
+    stream.send("log", {"step": "map", "message": "3 parts already done", "done": 3, "total": 13})
+    expect(progress_text(page)).to_have_text("Summarizing the parts: 3 of 13")
+    expect(page.locator("#summary-progress-note")).to_have_text("Resumed: 3 parts already done")
     page.locator("#summary .actions").get_by_role("button", name="Stop").click()
     expect(page.locator("#summary-status")).to_have_text("Summary stopped.")
