@@ -216,16 +216,18 @@ class ControlledStream:
 
 
 def record_live_region(page: Page, selector: str) -> Callable[[], list[str]]:
-    """Every text the live region at ``selector`` took, in order (empty texts left out): what a
-    screen reader was given to announce. Returns the reader of that record."""
+    """Every non-empty text the page gave the live region at ``selector``, in order: what a
+    screen reader was handed to announce. Each assignment is recorded as it is made (a mutation
+    observer would merge two made in one task). Returns the reader of that record."""
     page.evaluate(
         """(selector) => {
             const region = document.querySelector(selector);
             const said = (window.__said ??= {})[selector] = [];
-            new MutationObserver(() => {
-                const text = region.textContent;
-                if (text && text !== said[said.length - 1]) said.push(text);
-            }).observe(region, { childList: true, subtree: true, characterData: true });
+            const native = Object.getOwnPropertyDescriptor(Node.prototype, "textContent");
+            Object.defineProperty(region, "textContent", {
+                get() { return native.get.call(this); },
+                set(value) { if (value) said.push(String(value)); native.set.call(this, value); },
+            });
         }""",
         selector,
     )

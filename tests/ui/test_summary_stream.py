@@ -88,7 +88,9 @@ def test_the_bar_is_indeterminate_until_a_total_then_counts_in_words(
     expect(page.locator("#summary-progress-bar:indeterminate")).to_have_count(1)
 
     stream.send("log", {"step": "count", "message": "", "total": 1649}, "r:2")
-    expect(progress_text(page)).to_have_text(f"{french_number(1649)} tickets correspondent à la requête")
+    expect(progress_text(page)).to_have_text(
+        f"{french_number(1649)} tickets correspondent à la requête"
+    )
     expect(page.locator("#summary-progress-bar:indeterminate")).to_have_count(0)
     expect(bar(page)).to_have_attribute("max", "1649")
     expect(bar(page)).to_have_attribute("value", "0")
