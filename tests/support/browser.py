@@ -61,6 +61,15 @@ def sign_in(page: Page, account_id: str = ALICE) -> None:
     choice.check()
     page.get_by_role("button", name="Accepter").click()
     page.wait_for_url(re.compile(r"/ui$"))
+    workspace_ready(page)
+
+
+def workspace_ready(page: Page) -> None:
+    """The workspace's module ran (its forms have their handlers: a click before would submit
+    the form natively): it has shown who is signed in."""
+    page.wait_for_function(
+        "() => document.getElementById('user-initials')?.textContent.trim() !== ''"
+    )
 
 
 def axe_violations(page: Page, axe_source: str) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import assert_accessible, edit_summary_result
+from tests.support.browser import assert_accessible, edit_summary_result, workspace_ready
 
 # PAY has unassigned issues among its 100 most recently updated (the sandbox's seeded data).
 UNASSIGNED_JQL = "project = PAY ORDER BY updated DESC"
@@ -59,6 +59,7 @@ def test_none_in_each_breakdown_in_english(alice: Page) -> None:
     page = alice
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    workspace_ready(page)
     edit_summary_result(page, none_everywhere)
     page.get_by_label("JQL query", exact=True).fill("key in (PAY-6, PAY-8)")
     page.get_by_role("button", name="Summarize", exact=True).click()

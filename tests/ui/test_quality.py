@@ -14,6 +14,7 @@ from tests.support.browser import (
     edit_json_answers,
     edit_stream_events,
     edit_summary_result,
+    workspace_ready,
 )
 
 CLEAN = {
@@ -158,6 +159,7 @@ def test_the_english_page_words_the_checks_in_english(alice: Page, axe_source: s
     page = alice
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    workspace_ready(page)
     quality = {**CLEAN, "unknown_citations_removed": 1, "numbers_corrected": 2}
     edit_summary_result(page, with_quality(quality))
     edit_json_answers(page, "/ai/analyze-issue", with_quality(CLEAN))

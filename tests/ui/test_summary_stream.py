@@ -19,6 +19,7 @@ from tests.support.browser import (
     french_number,
     record_live_region,
     screenshot,
+    workspace_ready,
 )
 
 STREAM = "/ai/summarize-jql/stream"
@@ -288,6 +289,7 @@ def test_the_english_page_words_the_progress_in_english(alice: Page) -> None:
     page = alice
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    workspace_ready(page)
     stream = ControlledStream(page, STREAM)
     page.get_by_label("JQL query", exact=True).fill(JQL)
     page.get_by_role("button", name="Summarize", exact=True).click()
