@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from ai_service.contract.schemas import Item, Stats, Summary, SummaryCoverage
+from ai_service.contract.schemas import Item, Quality, Stats, Summary, SummaryCoverage
 from tests.support.browser import (
     ControlledStream,
     assert_accessible,
@@ -45,6 +45,9 @@ def canned_summary(*, analyzed: int = 2, total: int = 2) -> dict[str, Any]:
         provider="ollama",
         model="llama3.1:8b",
         prompt_version="test",
+        citations_removed=0,
+        quality=Quality(),
+        cached=False,
         generated_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
     ).model_dump(mode="json")
 
