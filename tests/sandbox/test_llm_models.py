@@ -240,7 +240,9 @@ async def test_default_analysis_and_sections_are_grounded(llm_url: str) -> None:
     assert {i["issue_key"] for i in analysis["next_actions"]} == {"PAY-7"}
     jsonschema.validate(sections, SECTIONS_SCHEMA)
     assert sections["synthesis"].startswith(analysis["summary"])
-    assert sections["acceptance_criteria"].startswith("The description has no acceptance criteria.")
+    assert sections["acceptance_criteria"].startswith(
+        "The description of PAY-7 has no acceptance criteria."
+    )
     assert sections["next_actions"].startswith("- ")
 
 
