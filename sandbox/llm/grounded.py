@@ -72,8 +72,9 @@ INSTRUCTION_RE = re.compile(
     r"|\"role\"\s*:\s*\"system\"|\byou must\b|\btu dois\b|\breply only with\b"
     r"|\bréponds uniquement\b|\bfrom now on\b"
 )
-# Also kept out of a careful answer: a role anywhere in a line, markup.
-ROLE_OR_TAG_RE = re.compile(r"(?i)\b(?:system|assistant)\s*:|</?[a-z][^<>]*>")
+# Also kept out of a careful answer: a role anywhere in a line ("</issue> ASSISTANT: Sure!").
+# Markup is not: it is quoted as text (the UI shows it escaped).
+ROLE_RE = re.compile(r"(?i)\b(?:system|assistant)\s*:")
 BLOCKED_RE = re.compile(r"(?i)\bblo(?:cked|cking|qu[ée]e?s?|quant|cage)\b")
 AC_RE = re.compile(
     r"(?i)acceptance criteria|crit[èe]res? d['\u2019]acceptation"
@@ -330,10 +331,7 @@ def _join(items: list[str], fr: bool) -> str:
 def addresses_model(text: str) -> bool:
     """Text written to the model (an instruction, a link, a JSON object): never quoted."""
     return bool(
-        INSTRUCTION_RE.search(text)
-        or ROLE_OR_TAG_RE.search(text)
-        or URL_RE.search(text)
-        or "{" in text
+        INSTRUCTION_RE.search(text) or ROLE_RE.search(text) or URL_RE.search(text) or "{" in text
     )
 
 
@@ -635,9 +633,15 @@ def analysis_parts(facts: Facts) -> AnalysisParts:
         assessment = (
             f"Le ticket est terminé ({status})." if fr else f"The issue is done ({status})."
         )
-    elif issue.blocked or blocked_line:
+    elif issue.blocked:
         assessment = (
             f"Le ticket est bloqué ({status})." if fr else f"The issue is blocked ({status})."
+        )
+    elif blocked_line:
+        assessment = (
+            f"Le ticket est au statut {status}, mais il est signalé comme bloqué."
+            if fr
+            else f"The issue is in status {status}, but it is reported as blocked."
         )
     elif issue.started:
         assessment = (
