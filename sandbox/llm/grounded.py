@@ -808,7 +808,13 @@ def analysis_parts(facts: Facts) -> AnalysisParts:
             if not sentence.endswith("?") or addresses_model(sentence) or len(asked) < 12:
                 continue
             if all(asked not in q for q in questions) and len(questions) < 2:
-                questions.append(_short(asked, QUOTE_CHARS) + (" ?" if fr else "?"))
+                # Quoted as written (in the comment's language), introduced in the asked one.
+                quoted = _short(asked, QUOTE_CHARS) + "?"
+                questions.append(
+                    f"Question restée ouverte dans les commentaires : « {quoted} »"
+                    if fr
+                    else f"Question left open in the comments: “{quoted}”"
+                )
     if not issue.done and not issue.assignee:
         questions.append(f"Qui prend en charge {key} ?" if fr else f"Who takes {key}?")
     if not issue.done and not issue.due:
