@@ -48,6 +48,8 @@ TERMINAL = frozenset({"done", "error"})
 # XREAD BLOCK stays below the client's socket timeout (core.redis: 2 s), or the read would fail.
 BLOCK_MAX_SECONDS = 1.0
 READ_BATCH = 200
+LEASE_MIN_SECONDS = 15.0
+READER_TTL_MIN_SECONDS = 3.0
 # A run restarted after a cancellation is followed at most this many times in one response.
 MAX_RESTARTS = 3
 _LAST_EVENT_ID = re.compile(r"^([0-9a-f]{32}):([0-9]{1,9})$")
@@ -80,7 +82,8 @@ def _entries(reply: Any) -> list[tuple[bytes, int, str, str]]:
 @dataclass(frozen=True, slots=True)
 class RunStore:
     """The runs under ``prefix`` in ``redis``: events kept ``ttl`` seconds, heartbeats every
-    ``heartbeat`` seconds (a reader or a lock not renewed for three heartbeats is gone), failures
+    ``heartbeat`` seconds (a reader not renewed for three heartbeats, at least 3 s, is gone; a
+    run's lease lasts three heartbeats, at least 15 s), failures
     of a run's events turned into its last event by ``on_error``."""
 
     redis: aioredis.Redis
@@ -94,7 +97,13 @@ class RunStore:
 
     @property
     def _lease(self) -> float:
-        return self.heartbeat * 3
+        # Long beside the heartbeat: a busy event loop (a large map step on two cores) must not
+        # lose the key to a second run; only a dead process waits this long to be replaced.
+        return max(self.heartbeat * 3, LEASE_MIN_SECONDS)
+
+    @property
+    def _reader_ttl(self) -> float:
+        return max(self.heartbeat * 3, READER_TTL_MIN_SECONDS)
 
     async def owner(self, run: str) -> str | None:
         """Who started ``run`` (the ``owner`` given to :meth:`acquire`), None once forgotten."""
@@ -187,12 +196,16 @@ class RunStore:
                 wake.clear()
                 try:
                     await lock.reacquire()
+                except (LockError, RedisError) as exc:
+                    # Another run may take the key now; this one goes on for its readers.
+                    logger.warning("run %s: lease not renewed: %s", run, type(exc).__name__)
+                try:
                     async with self.redis.pipeline(transaction=False) as pipe:
                         pipe.zremrangebyscore(readers, "-inf", time.time())
                         pipe.zcard(readers)
                         _, left = await pipe.execute()
-                except (LockError, RedisError) as exc:
-                    logger.warning("run %s: heartbeat failed: %s", run, type(exc).__name__)
+                except RedisError as exc:
+                    logger.warning("run %s: readers not counted: %s", run, type(exc).__name__)
                     continue
                 if left == 0:
                     logger.info("run %s: no reader left", run)
@@ -205,7 +218,7 @@ class RunStore:
     async def _beat(self, run: str, reader: str) -> None:
         readers = self._key("readers", run)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(readers, {reader: time.time() + self.heartbeat * 3})
+            pipe.zadd(readers, {reader: time.time() + self._reader_ttl})
             pipe.expire(readers, self.ttl)
             await pipe.execute()
 

@@ -311,9 +311,12 @@ def analysis_guarded(
         status = issue_from_facts(issue, language)
 
     def plain(texts: Sequence[str]) -> list[str]:
+        """Gaps and questions: a line in the wrong language (a comment copied as it was, say)
+        is dropped."""
         if wrong:
             return []
-        return [t for t in (review.text(text) for text in texts) if t]
+        kept = (review.text(text) for text in texts)
+        return [t for t in kept if t and not review.wrong_language([t])]
 
     criteria = output.acceptance_criteria
     return LLMAnalysis(

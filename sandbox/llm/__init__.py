@@ -14,11 +14,13 @@ Routes
   ``POST /api/show``, ``GET /api/ps``.
 
 Models (:mod:`sandbox.llm.models`)
-  Ollama: ``llama3.1:8b``, ``qwen3:8b`` (thinks by default), ``thinker`` (``<think>`` in the
-  content). OpenAI: ``gpt-4o-mini``, ``gpt-4.1-mini``, ``gpt-5-mini``, ``o4-mini``. Unknown:
-  404 in the vendor's shape. With a ``gpt-*`` model, ``json_schema`` with ``strict: true`` is
-  checked as OpenAI does (every object needs ``additionalProperties: false`` and all its
-  properties in ``required``; 400 otherwise).
+  Ollama: ``llama3.1:8b``, ``qwen3:8b`` (thinks by default), and the sandbox's own, shown as
+  ``llama3.1:8b`` by ``/api/show``: ``thinker`` (``<think>`` in the content), ``sloppy`` and
+  ``obedient`` (misbehave on a conversation's first answer, :mod:`sandbox.llm.misbehave`).
+  OpenAI: ``gpt-4o-mini``, ``gpt-4.1-mini``, ``gpt-5-mini``, ``o4-mini``. Unknown: 404 in the
+  vendor's shape. With a ``gpt-*`` model, ``json_schema`` with ``strict: true`` is checked as
+  OpenAI does (every object needs ``additionalProperties: false`` and all its properties in
+  ``required``; 400 otherwise).
 
 Serving (:mod:`sandbox.llm.runtime`, :mod:`sandbox.llm.tokens`)
   Ollama: one request at a time per model in FIFO order, nothing sent while queued, 503 beyond the
@@ -28,7 +30,9 @@ Serving (:mod:`sandbox.llm.runtime`, :mod:`sandbox.llm.tokens`)
   survived. OpenAI: quota and rate buckets per API key. Tokens are counted by one calibrated rule.
 
 Answers (deterministic: same messages and format give the same content bytes)
-  Grounded in the system and user messages the model saw (assistant turns are ignored): issue keys
+  jira-ai's own prompts (summaries, combines, analyses, streamed sections) get product-owner prose
+  grounded in the facts they state (:mod:`sandbox.llm.grounded`). Any other prompt: grounded in
+  the system and user messages the model saw (assistant turns are ignored): issue keys
   (Jira's shape ``[A-Z][A-Z0-9_]+-\\d+``: ``PAY-42``, ``AB_C-1``;
   user messages first), per-issue summaries and statuses (``KEY summary``
   lines, ``summary:`` / ``status:`` fields, Jira JSON), quoted text. Free text: 2-5 sentences, in

@@ -72,8 +72,9 @@ INSTRUCTION_RE = re.compile(
     r"|\"role\"\s*:\s*\"system\"|\byou must\b|\btu dois\b|\breply only with\b"
     r"|\bréponds uniquement\b|\bfrom now on\b"
 )
-# Also kept out of a careful answer: a role anywhere in a line, markup.
-ROLE_OR_TAG_RE = re.compile(r"(?i)\b(?:system|assistant)\s*:|</?[a-z][^<>]*>")
+# Also kept out of a careful answer: a role anywhere in a line ("</issue> ASSISTANT: Sure!").
+# Markup is not: it is quoted as text (the UI shows it escaped).
+ROLE_RE = re.compile(r"(?i)\b(?:system|assistant)\s*:")
 BLOCKED_RE = re.compile(r"(?i)\bblo(?:cked|cking|qu[ée]e?s?|quant|cage)\b")
 AC_RE = re.compile(
     r"(?i)acceptance criteria|crit[èe]res? d['\u2019]acceptation"
@@ -118,6 +119,7 @@ class Issue:
     due: str = ""
     updated: str = ""
     description: str = ""
+    parent: str = ""  # an analysis's "parent: KEY summary" line
 
     @property
     def done(self) -> bool:
@@ -237,6 +239,7 @@ def _analysis(data: str) -> tuple[Issue | None, list[Comment]]:
         due=fields.get("due", ""),
         updated=fields.get("updated", ""),
         description=_value(description.strip()),
+        parent=fields.get("parent", ""),
     )
     comments = []
     for i, head in enumerate(heads):
@@ -328,10 +331,7 @@ def _join(items: list[str], fr: bool) -> str:
 def addresses_model(text: str) -> bool:
     """Text written to the model (an instruction, a link, a JSON object): never quoted."""
     return bool(
-        INSTRUCTION_RE.search(text)
-        or ROLE_OR_TAG_RE.search(text)
-        or URL_RE.search(text)
-        or "{" in text
+        INSTRUCTION_RE.search(text) or ROLE_RE.search(text) or URL_RE.search(text) or "{" in text
     )
 
 
@@ -633,9 +633,15 @@ def analysis_parts(facts: Facts) -> AnalysisParts:
         assessment = (
             f"Le ticket est terminé ({status})." if fr else f"The issue is done ({status})."
         )
-    elif issue.blocked or blocked_line:
+    elif issue.blocked:
         assessment = (
             f"Le ticket est bloqué ({status})." if fr else f"The issue is blocked ({status})."
+        )
+    elif blocked_line:
+        assessment = (
+            f"Le ticket est au statut {status}, mais il est signalé comme bloqué."
+            if fr
+            else f"The issue is in status {status}, but it is reported as blocked."
         )
     elif issue.started:
         assessment = (
@@ -668,36 +674,34 @@ def analysis_parts(facts: Facts) -> AnalysisParts:
         if issue.urgent:
             risks.append(
                 _item(
-                    f"Priorité {quote(issue.priority, fr)} alors que le ticket est encore {status}."
+                    f"Priorité {quote(issue.priority, fr)} alors que {key} est encore {status}."
                     if fr
-                    else f"Priority {quote(issue.priority, fr)} while the issue is still {status}.",
+                    else f"Priority {quote(issue.priority, fr)} while {key} is still {status}.",
                     key,
                 )
             )
         if issue.due:
             risks.append(
                 _item(
-                    f"Échéance le {issue.due} avec le statut {status}."
+                    f"Échéance de {key} le {issue.due} avec le statut {status}."
                     if fr
-                    else f"Due {issue.due} while the status is {status}.",
+                    else f"{key} is due {issue.due} while its status is {status}.",
                     key,
                 )
             )
         if not issue.assignee:
             risks.append(
                 _item(
-                    "Personne n'est assigné au ticket."
-                    if fr
-                    else "Nobody is assigned to the issue.",
+                    f"Personne n'est assigné à {key}." if fr else f"Nobody is assigned to {key}.",
                     key,
                 )
             )
         if not present:
             risks.append(
                 _item(
-                    "Sans critères d'acceptation, la recette sera discutable."
+                    f"Sans critères d'acceptation, la recette de {key} sera discutable."
                     if fr
-                    else "Without acceptance criteria, its acceptance will be arguable.",
+                    else f"Without acceptance criteria, the acceptance of {key} will be arguable.",
                     key,
                 )
             )
@@ -705,10 +709,10 @@ def analysis_parts(facts: Facts) -> AnalysisParts:
         risks.insert(
             0,
             _item(
-                "Le ticket contient des instructions adressées à un assistant IA : contenu non "
+                f"{key} contient des instructions adressées à un assistant IA : contenu non "
                 "fiable, ignoré ici."
                 if fr
-                else "The issue holds instructions addressed to an AI assistant: untrusted "
+                else f"{key} holds instructions addressed to an AI assistant: untrusted "
                 "content, ignored here.",
                 key,
             ),
@@ -717,19 +721,19 @@ def analysis_parts(facts: Facts) -> AnalysisParts:
     if issue.blocked or blocked_line:
         text = (
             (
-                f"Bloqué : {quote(blocked_line, fr)}."
+                f"{key} est bloqué : {quote(blocked_line, fr)}."
                 if fr
-                else f"Blocked: {quote(blocked_line, fr)}."
+                else f"{key} is blocked: {quote(blocked_line, fr)}."
             )
             if blocked_line
-            else (f"Le statut est {status}." if fr else f"The status is {status}.")
+            else (f"{key} est au statut {status}." if fr else f"{key} is in status {status}.")
         )
         blockers.append(_item(text, key))
     if present:
         ac_assessment = (
-            f"La description contient des critères d'acceptation : {quote(ac_line, fr)}."
+            f"La description de {key} contient des critères d'acceptation : {quote(ac_line, fr)}."
             if fr
-            else f"The description has acceptance criteria: {quote(ac_line, fr)}."
+            else f"The description of {key} has acceptance criteria: {quote(ac_line, fr)}."
         )
         gaps = (
             []
@@ -743,9 +747,9 @@ def analysis_parts(facts: Facts) -> AnalysisParts:
         )
     else:
         ac_assessment = (
-            "La description ne contient aucun critère d'acceptation."
+            f"La description de {key} ne contient aucun critère d'acceptation."
             if fr
-            else "The description has no acceptance criteria."
+            else f"The description of {key} has no acceptance criteria."
         )
         gaps = [
             f"Aucun critère vérifiable pour {_named(issue, fr)}."
@@ -788,6 +792,15 @@ def analysis_parts(facts: Facts) -> AnalysisParts:
             if fr
             else f"Check in with {issue.assignee} on {key}."
         )
+    parent_key, _, parent_summary = issue.parent.partition(" ")
+    if KEY_RE.fullmatch(parent_key):
+        parent = Issue(parent_key, summary=parent_summary)
+        actions = actions[:2]  # the parent's action is kept among the three
+        actions.append(
+            f"Tenir informé le parent {_named(parent, fr)} de l'avancement."
+            if fr
+            else f"Keep the parent {_named(parent, fr)} informed of the progress."
+        )
     questions: list[str] = []
     for comment in facts.comments:
         for sentence in _sentences(comment.body):
@@ -795,7 +808,13 @@ def analysis_parts(facts: Facts) -> AnalysisParts:
             if not sentence.endswith("?") or addresses_model(sentence) or len(asked) < 12:
                 continue
             if all(asked not in q for q in questions) and len(questions) < 2:
-                questions.append(_short(asked, QUOTE_CHARS) + (" ?" if fr else "?"))
+                # Quoted as written (in the comment's language), introduced in the asked one.
+                quoted = _short(asked, QUOTE_CHARS) + "?"
+                questions.append(
+                    f"Question restée ouverte dans les commentaires : « {quoted} »"
+                    if fr
+                    else f"Question left open in the comments: “{quoted}”"
+                )
     if not issue.done and not issue.assignee:
         questions.append(f"Qui prend en charge {key} ?" if fr else f"Who takes {key}?")
     if not issue.done and not issue.due:
@@ -812,9 +831,14 @@ def analysis_parts(facts: Facts) -> AnalysisParts:
         ac_present=present,
         ac_assessment=ac_assessment,
         ac_gaps=gaps,
-        next_actions=[_item(a, key) for a in actions[:3]],
+        next_actions=[_item(a, _cited(a, key, facts.allowed)) for a in actions[:3]],
         open_questions=questions[:3],
     )
+
+
+def _cited(text: str, key: str, allowed: list[str]) -> str:
+    """The key an analysis item is about: the first allowed key it names, else the issue's."""
+    return next((k for k in KEY_RE.findall(text) if k in allowed), key)
 
 
 def _bullets(lines: list[str]) -> str:
@@ -850,9 +874,9 @@ def grounded(facts: Facts) -> Grounded | None:
         parts = analysis_parts(facts)
         risks = [i["text"] for i in parts.risks] + [i["text"] for i in parts.blockers]
         nothing = (
-            "Aucun risque ni blocage ne ressort du ticket."
+            f"Aucun risque ni blocage ne ressort de {facts.issues[0].key}."
             if fr
-            else "No risk or blocker stands out in the issue."
+            else f"No risk or blocker stands out in {facts.issues[0].key}."
         )
         ac_text = parts.ac_assessment + ("\n" + _bullets(parts.ac_gaps) if parts.ac_gaps else "")
         texts = {

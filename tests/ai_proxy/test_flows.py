@@ -144,8 +144,11 @@ async def test_a_summary_of_a_project_keyed_with_an_underscore_cites_its_keys(
     summary = response.json()
     assert summary["coverage"] == {"analyzed": 12, "total": 12, "truncated": False, "chunks": 1}
     assert summary["stats"]["by_status"] == {"Done": 9, "In Progress": 2, "To Do": 1}
+    # The sandbox's items (its Done, In Progress and high-priority issues) keep their "_" keys.
     assert cited(summary, "highlights", "risks", "blockers", "next_steps") == {
-        "AB_C-10",
+        "AB_C-7",
+        "AB_C-8",
+        "AB_C-9",
         "AB_C-11",
         "AB_C-12",
     }

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from django.core import signing
 
+from ai_service.contract.schemas import Summary
 from ai_service.contract.tokens import SALT, service_token_issue
 from tests.support import sandbox
 from tests.support.ai import bearer, issues_payload, make_issue
@@ -243,6 +244,43 @@ async def test_the_stream_sends_events_with_sse_headers(
         "risks_blockers",
         "synthesis",
     ]
+
+
+async def test_the_summary_streams_with_progress_then_the_whole_summary(
+    ai_service_server: ServerProcess, sandbox_url: str
+) -> None:
+    sandbox.llm_pace(sandbox_url, tokens_per_second=5_000)
+
+    async with (
+        httpx.AsyncClient(timeout=10) as client,
+        client.stream(
+            "POST",
+            ai_service_server.url + "/ai/summarize-jql/stream",
+            json={**summarize_body(), "cloud_id": "cloud-1"},
+            headers=bearer(),
+        ) as response,
+    ):
+        stream = await read_events(response)
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/event-stream"
+    assert stream.lines[0] == ": ok"
+    names = [e.event for e in stream.events]
+    assert names[-2:] == ["result", "done"]
+    assert "delta" in names
+    [result] = stream.data("result")
+    summary = Summary.model_validate(result["content"])
+    assert summary.coverage.analyzed == 5
+    assert summary.coverage.total == 7
+    assert stream.data("done")[0]["coverage"]["chunks_reused"] == 0
+
+
+def test_the_summary_stream_needs_a_token(ai_service_server: ServerProcess) -> None:
+    response = httpx.post(
+        ai_service_server.url + "/ai/summarize-jql/stream", json=summarize_body(), timeout=10
+    )
+
+    assert response.status_code == 401
 
 
 def test_the_stream_needs_a_token(ai_service_server: ServerProcess) -> None:

@@ -186,3 +186,30 @@ def test_streamed_text_goes_out_in_safe_whole_words() -> None:
     )
     # Nothing is given out in the middle of a word, a key or a count.
     assert all(not piece or piece[-1].isspace() for piece in out[:-1])
+
+
+def test_a_question_copied_in_another_language_is_dropped() -> None:
+    from ai_service.contract.schemas import LLMAcceptanceCriteria, LLMAnalysis
+    from ai_service.engine.checks import analysis_facts, analysis_guarded
+
+    issue = NormalizedIssue(key="PAY-1", summary="Paiement refusé", status="En cours")
+    review = Review(
+        analysis_facts(
+            "fr", allowed=frozenset({"PAY-1"}), comments_analyzed=2, comments_total=2, data=""
+        )
+    )
+    output = LLMAnalysis(
+        summary="PAY-1 est en cours : le paiement est refusé au-delà de mille euros.",
+        status_assessment="Le ticket avance, la correction reste à valider par l'équipe.",
+        risks=[],
+        blockers=[],
+        acceptance_criteria=LLMAcceptanceCriteria(present=False, assessment="", gaps=[]),
+        next_actions=[],
+        open_questions=[
+            "Can't reproduce it here, could you share an example of the failing payment?",
+            "Qui valide la correction avant la mise en production ?",
+        ],
+    )
+    guarded = analysis_guarded(output, review, issue=issue, comments_analyzed=2, comments_total=2)
+    assert guarded.open_questions == ["Qui valide la correction avant la mise en production ?"]
+    assert guarded.summary == output.summary
