@@ -420,6 +420,31 @@ def _summary_run_key(ctx: UserContext, jql: str, max_issues: int, language: Lang
     )
 
 
+async def jql_summary_progress(
+    *,
+    ctx: UserContext,
+    jql: str,
+    max_issues: int = 100,
+    language: Language | None = None,
+    refresh: bool = False,
+) -> AsyncGenerator[Event, None]:
+    """The streamed summary's events for a script (``manage.py summarize_jql --stream``): one
+    quota point, no stream slot and no resumable run; a failure raises."""
+    await quota_hit(account_id=ctx.account_id)
+    events = jql_summary_events(
+        ctx=ctx,
+        jql=jql,
+        max_issues=max_issues,
+        language=language_resolve(language),
+        refresh=refresh,
+    )
+    try:
+        async for event in events:
+            yield event
+    finally:
+        await events.aclose()
+
+
 async def jql_summary_stream_open(
     *,
     ctx: UserContext,

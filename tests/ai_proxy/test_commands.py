@@ -68,6 +68,38 @@ async def test_summarize_jql_prints_the_api_json(
 
 
 @pytest.mark.usefixtures("fast_llm")
+async def test_summarize_jql_stream_prints_the_progress_then_the_summary(
+    api_server: ServerProcess, api_env: dict[str, str], signed_in: SignIn
+) -> None:
+    client = await signed_in(api_server, ALICE)
+
+    run = manage(
+        api_env,
+        "summarize_jql",
+        "project = AB_C",
+        "--session",
+        live_sid(client),
+        "--max-issues",
+        "12",
+        "--refresh",
+        "--stream",
+        "--json",
+    )
+
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.splitlines()
+    assert lines[0].startswith("[count] ")
+    fetched = [line for line in lines if line.startswith("[fetch ")]
+    assert fetched[-1].startswith("[fetch 12/12] ")
+    printed = json.loads(run.stdout)
+    assert printed["coverage"]["analyzed"] == 12
+    assert printed["cached"] is False
+    # The streamed summary went to the AI cache, as the API's own stream does.
+    again = await client.post("/ai/summarize-jql", json={"jql": "project = AB_C", "max_issues": 12})
+    assert again.json()["cached"] is True
+
+
+@pytest.mark.usefixtures("fast_llm")
 async def test_analyze_issue_streams_the_text_as_it_comes(
     api_server: ServerProcess, api_env: dict[str, str], signed_in: SignIn
 ) -> None:

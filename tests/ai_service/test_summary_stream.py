@@ -113,7 +113,9 @@ async def test_an_llm_failure_is_one_error_event(config: EngineConfig, sandbox_u
     sandbox.add_fault(sandbox_url, "llm", mode="status", status=503, retry_after=7, count=100)
     events = await events_of(config, request_of(10))
     assert [n for n, _ in events][-1] == "error"
-    assert events[-1][1]["code"] in {"llm_unavailable", "llm_busy", "llm_rate_limited"}
+    # A 503 with Retry-After: the model is unavailable and says when to come back.
+    assert events[-1][1]["code"] == "llm_unavailable"
+    assert events[-1][1]["retry_after"] == 7
 
 
 async def test_sloppy_narrative_is_never_shown_wrong(

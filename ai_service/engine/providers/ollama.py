@@ -80,12 +80,15 @@ def ollama_error(status: int, message: str, *, model: str, headers: httpx.Header
         return LLMRateLimited(
             retry_after=DEFAULT_RETRY_AFTER_SECONDS if seconds is None else seconds
         )
+    # A proxy in front of Ollama (or a server going away) may say when to come back.
+    seconds = retry_after_parse(headers.get("retry-after"))
     if "runner has unexpectedly stopped" in lowered or "system memory" in lowered:
         error = LLMUnavailable(
-            "The Ollama model runner stopped (often out of memory); see the Ollama server logs."
+            "The Ollama model runner stopped (often out of memory); see the Ollama server logs.",
+            retry_after=seconds,
         )
     else:
-        error = LLMUnavailable()
+        error = LLMUnavailable(retry_after=seconds)
     # A 503 is a server that is full or going away: not sent again at once.
     error.retryable = status >= 500 and status != 503
     return error
