@@ -285,7 +285,9 @@ class Renderer:
             "fixVersions": [v.as_json(base) for v in issue.fix_versions],
             "components": [],
             STORY_POINTS_FIELD: issue.story_points,
-            SPRINT_FIELD: [issue.sprint.as_json()] if issue.sprint else None,
+            SPRINT_FIELD: (
+                [s.as_json() for s in (*issue.sprint_trail, issue.sprint)] if issue.sprint else None
+            ),
             "customfield_10001": None,
             "customfield_10021": (
                 [

@@ -366,6 +366,87 @@ class Sprint:
             out["completeDate"] = iso_z(self.end)
         return out
 
+    def agile_json(self, base: str) -> dict[str, Any]:
+        """The Agile API's sprint object (``GET /rest/agile/1.0/sprint/{id}``)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "self": f"{base}/rest/agile/1.0/sprint/{self.id}",
+            "state": self.state,
+            "name": self.name,
+        }
+        if self.state != "future":
+            out["startDate"] = iso_z(self.start)
+            out["endDate"] = iso_z(self.end)
+        if self.state == "closed":
+            out["completeDate"] = iso_z(self.end)
+        out["createdDate"] = iso_z(self.start - dt.timedelta(days=7))
+        out["originBoardId"] = self.board_id
+        out["goal"] = self.goal
+        return out
+
+
+SPRINT_GOALS = (
+    "Stabiliser le flux de paiement (sprint {n})",
+    "Ship the onboarding improvements (sprint {n})",
+    "Réduire la dette technique du back-office (sprint {n})",
+    "Close the top customer bugs (sprint {n})",
+)
+
+# projects with a Jira Software board; the board id is the project id - 9990 (10..13)
+BOARD_TYPES: dict[str, str] = {"PAY": "scrum", "MOB": "scrum", "OPS": "kanban", "DATA": "scrum"}
+
+
+@dataclass(frozen=True)
+class Board:
+    id: int
+    name: str
+    project: Project
+
+    @property
+    def type(self) -> str:
+        return BOARD_TYPES[self.project.key]
+
+    def as_json(self, base: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "self": f"{base}/rest/agile/1.0/board/{self.id}",
+            "name": self.name,
+            "type": self.type,
+            "location": {
+                "projectId": int(self.project.id),
+                "displayName": f"{self.project.name} ({self.project.key})",
+                "projectName": self.project.name,
+                "projectKey": self.project.key,
+                "projectTypeKey": "software",
+                "avatarURI": (
+                    f"{base}/rest/api/2/universal_avatar/view/type/project/avatar/10400?size=small"
+                ),
+                "name": f"{self.project.name} ({self.project.key})",
+            },
+        }
+
+
+@dataclass(frozen=True)
+class SprintScenario:
+    """What the changelog of ``sprint`` says happened (PAY's last closed sprint).
+
+    ``committed``: in the sprint at its start; ``added``: entered during the sprint (first day);
+    ``removed``: left before completion (last day); ``completed``: Done at completion;
+    ``carried_over``: not done, moved into ``next_sprint`` at completion; ``points``: each issue's
+    estimate when it entered the sprint; ``estimate_changes``: key -> (before, after).
+    """
+
+    sprint: Sprint
+    next_sprint: Sprint
+    committed: tuple[str, ...]
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    completed: tuple[str, ...]
+    carried_over: tuple[str, ...]
+    moved_out: tuple[str, ...]  # natural members moved to the previous sprint
+    points: dict[str, float]
+    estimate_changes: dict[str, tuple[float, float]]
+
 
 @dataclass(frozen=True)
 class Version:
@@ -757,6 +838,9 @@ class IssueCore:
     parent: str | None
     n_comments: int
     flagged: bool
+    # closed sprints the issue was in when they completed (carried over): Jira's Sprint field
+    # lists them before the current sprint
+    sprint_trail: tuple[Sprint, ...] = ()
 
     @property
     def site(self) -> str:
@@ -777,8 +861,15 @@ class Dataset:
         self._descriptions: dict[str, Any] = {}
         self._comments: dict[str, list[dict[str, Any]]] = {}
         self._texts: dict[str, str] = {}
+        self._agile_histories: dict[str, list[dict[str, Any]]] = {}
         for project in PROJECTS.values():
             self._build_project(project)
+        self.boards: dict[int, Board] = {}
+        for project in PROJECTS.values():
+            if project.key in BOARD_TYPES:
+                board = Board(int(project.id) - 9990, f"{project.key} board", project)
+                self.boards[board.id] = board
+        self.scenario = self._build_scenario()
 
     # -- building --
 
@@ -803,7 +894,7 @@ class Dataset:
                         board_id=base_id,
                         start=start,
                         end=start + dt.timedelta(days=14),
-                        goal="",
+                        goal=SPRINT_GOALS[n % len(SPRINT_GOALS)].format(n=n + 1),
                     )
                 )
         self.sprints[project.key] = tuple(sprints)
@@ -929,6 +1020,139 @@ class Dataset:
             flagged=r.random() < 0.05,
         )
 
+    def _build_scenario(self) -> SprintScenario:
+        """PAY Sprint 20 (the last closed one): every kind of scope change, in the changelog.
+
+        Its natural members move to Sprint 19 so that the sprint holds only these issues:
+        4 committed and done, 1 committed whose estimate changes on day 4, 2 committed and
+        carried over into Sprint 21, 2 added on the first day (3 hours after the start, done),
+        1 committed and removed on the last day (3 hours before completion).
+        """
+        sprints = self.sprints["PAY"]
+        sprint, previous, nxt = sprints[19], sprints[18], sprints[20]
+        t0, t1 = sprint.start, sprint.end
+        moved = []
+        for issue in self.by_project["PAY"]:
+            if issue.sprint is sprint:
+                issue.sprint = previous
+                moved.append(issue.key)
+        special = set(SPECIAL_ISSUES.values())
+        pool = [
+            i
+            for i in self.by_project["PAY"]
+            if i.issuetype in ("Story", "Bug")
+            and i.story_points is not None
+            and i.key not in special
+            and i.created < t0 - dt.timedelta(days=3)
+            and i.updated < t0
+            and i.sprint is not nxt
+        ][:10]
+        todo, doing, done = PAY_STATUSES = (
+            PROJECTS["PAY"].statuses[0],
+            PROJECTS["PAY"].statuses[1],
+            PROJECTS["PAY"].statuses[-1],
+        )
+        del PAY_STATUSES
+        day = dt.timedelta(days=1)
+        hour = dt.timedelta(hours=1)
+        committed = pool[:7] + pool[9:10]
+        added = pool[7:9]
+        removed = pool[9:10]
+        carried = pool[5:7]
+        changed = pool[4]
+        completed = [i for i in pool if i not in carried and i not in removed]
+        points = {i.key: float(i.story_points or 0) for i in pool}
+        before = float({1: 2, 2: 3, 3: 5, 5: 3, 8: 5, 13: 8}[int(changed.story_points or 1)])
+        points[changed.key] = before
+        changes = {changed.key: (before, float(changed.story_points or 0))}
+        for n, issue in enumerate(pool):
+            hid = issue.id * 100 + 50
+            events: list[tuple[dt.datetime, dict[str, Any]]] = []
+            enter = t0 - day if issue in committed else t0 + 3 * hour
+            events.append((enter, self._sprint_item((), (sprint,))))
+            if issue is changed:
+                events.append((t0 + 4 * day, self._points_item(before, issue.story_points)))
+            if issue in removed:
+                events.append((t1 - 3 * hour, self._sprint_item((sprint,), ())))
+                final = todo
+            elif issue in carried:
+                events.append((t0 + 2 * day, self._status_item(todo, doing)))
+                events.append((t1, self._sprint_item((sprint,), (sprint, nxt))))
+                final = doing
+            else:
+                events.append((t0 + (1 + n % 3) * day, self._status_item(todo, doing)))
+                events.append((t0 + (5 + n) * day, self._status_item(doing, done)))
+                final = done
+            author = issue.assignee or issue.reporter
+            # the assignment (made before the sprint) stays; the status path is rewritten
+            kept = [h for h in self._generated_changelog(issue) if h["id"] == str(issue.id * 100)]
+            self._agile_histories[issue.key] = kept + [
+                {"id": str(hid + k), "author": author, "created": when, "items": [item]}
+                for k, (when, item) in enumerate(events)
+            ]
+            issue.status = final
+            issue.sprint = None if issue in removed else nxt if issue in carried else sprint
+            issue.sprint_trail = (sprint,) if issue in carried else ()
+            issue.updated = max(issue.updated, events[-1][0] + dt.timedelta(minutes=5))
+        return SprintScenario(
+            sprint=sprint,
+            next_sprint=nxt,
+            committed=tuple(i.key for i in committed),
+            added=tuple(i.key for i in added),
+            removed=tuple(i.key for i in removed),
+            completed=tuple(i.key for i in completed),
+            carried_over=tuple(i.key for i in carried),
+            moved_out=tuple(moved),
+            points=points,
+            estimate_changes=changes,
+        )
+
+    @staticmethod
+    def _sprint_item(old: tuple[Sprint, ...], new: tuple[Sprint, ...]) -> dict[str, Any]:
+        return {
+            "field": "Sprint",
+            "fieldtype": "custom",
+            "fieldId": SPRINT_FIELD,
+            "from": ", ".join(str(s.id) for s in old) or "",
+            "fromString": ", ".join(s.name for s in old) or "",
+            "to": ", ".join(str(s.id) for s in new) or "",
+            "toString": ", ".join(s.name for s in new) or "",
+        }
+
+    @staticmethod
+    def _points_item(old: float | None, new: float | None) -> dict[str, Any]:
+        return {
+            "field": FIELD_NAMES[STORY_POINTS_FIELD],
+            "fieldtype": "custom",
+            "fieldId": STORY_POINTS_FIELD,
+            "from": None,
+            "fromString": None if old is None else f"{old:g}",
+            "to": None,
+            "toString": None if new is None else f"{new:g}",
+        }
+
+    @staticmethod
+    def _status_item(old: Status, new: Status) -> dict[str, Any]:
+        return {
+            "field": "status",
+            "fieldtype": "jira",
+            "fieldId": "status",
+            "from": old.id,
+            "fromString": old.name,
+            "to": new.id,
+            "toString": new.name,
+        }
+
+    def board_sprints(self, board: Board) -> tuple[Sprint, ...]:
+        return self.sprints.get(board.project.key, ())
+
+    def find_sprint(self, sprint_id: int) -> Sprint | None:
+        for sprints in self.sprints.values():
+            for sprint in sprints:
+                if sprint.id == sprint_id:
+                    return sprint
+        return None
+
     def _summary(self, project: Project, r: random.Random) -> str:
         templates, *slots = SUMMARIES[project.domain]
         template = r.choice(templates)
@@ -987,6 +1211,12 @@ class Dataset:
         return cached
 
     def changelog(self, issue: IssueCore) -> list[dict[str, Any]]:
+        scripted = self._agile_histories.get(issue.key)
+        if scripted is not None:
+            return scripted
+        return self._generated_changelog(issue)
+
+    def _generated_changelog(self, issue: IssueCore) -> list[dict[str, Any]]:
         r = self._rng(issue.key, "changelog")
         statuses = issue.project.statuses
         path = [statuses[0]]
