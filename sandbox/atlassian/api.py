@@ -30,15 +30,18 @@ from sandbox.atlassian.data import (
     FIELDS,
     ISSUE_TYPES,
     NON_NAVIGABLE,
+    PROJECTS,
     SITES,
     SPRINT_FIELD,
     STATUS_CATEGORIES,
     STORY_POINTS_FIELD,
     Account,
+    Board,
     Dataset,
     IssueCore,
     Project,
     RawJSON,
+    Sprint,
     Status,
     adf_to_html,
     jira_ts,
@@ -485,11 +488,20 @@ Handler = Callable[[JiraCall], Awaitable[web.StreamResponse]]
 
 
 def has_scope(token: AccessToken, needed: str | None) -> bool:
+    """Whether ``token`` may call a route needing ``needed``.
+
+    Platform routes accept their classic scope or any granular ``read:*:jira`` one. Jira Software
+    routes (``/rest/agile/1.0``, ``*:jira-software``) are not covered by classic scopes: they need
+    their exact software scope, as on Atlassian's page "Jira Software scopes for OAuth 2.0 (3LO)
+    and Forge apps".
+    """
     if needed is None:
         return True
     scopes = token.scopes
     if needed in scopes:
         return True
+    if needed.endswith(":jira-software"):
+        return False
     return any(s.endswith(":jira") and s.startswith("read:") for s in scopes)
 
 
@@ -887,6 +899,248 @@ async def list_fields(call: JiraCall) -> web.StreamResponse:
     return json_bytes(list(FIELDS))
 
 
+# --- Jira Software (Agile REST API 1.0) ------------------------------------------------------
+# Envelopes as Jira Software Cloud serves them (developer.atlassian.com/cloud/jira/software/rest/,
+# groups "Board" and "Sprint"): ``GET /board`` -> {maxResults, startAt, total, isLast, values};
+# ``GET /board/{id}/sprint`` -> {maxResults, startAt, isLast, values} (no total);
+# ``GET /sprint/{id}/issue`` -> the platform's search shape {expand, startAt, maxResults, total,
+# issues}, with the sprint's *current* members only. Scopes: read:board-scope:jira-software for
+# boards, read:sprint:jira-software for sprints (classic scopes do not cover /rest/agile/1.0).
+
+BOARD_SCOPE = "read:board-scope:jira-software"
+SPRINT_SCOPE = "read:sprint:jira-software"
+AGILE_MAX = 50
+BOARD_NOT_FOUND = "Board does not exist or you do not have permission to see it."
+SPRINT_STATES = ("future", "active", "closed")
+
+
+def _visible_board(call: JiraCall, board: Board | None) -> bool:
+    if board is None or board.project.site != call.cloud_id:
+        return False
+    return board.project.key in call.account.access.get(call.cloud_id, ())
+
+
+def _paging(call: JiraCall) -> tuple[int, int]:
+    start = _int_param(call, "startAt", 0)
+    max_results = _int_param(call, "maxResults", AGILE_MAX)
+    if start < 0 or max_results < 0:
+        raise BadRequest("startAt and maxResults must not be negative.")
+    return start, min(max_results or AGILE_MAX, AGILE_MAX)
+
+
+@jira_route(BOARD_SCOPE)
+async def agile_boards(call: JiraCall) -> web.StreamResponse:
+    dataset = call.request.app[JIRA_KEY].dataset
+    query = call.request.query
+    try:
+        start, max_results = _paging(call)
+    except BadRequest as exc:
+        return jira_error(400, str(exc))
+    types = [t.strip() for t in query.get("type", "").split(",") if t.strip()]
+    bad = [t for t in types if t not in ("scrum", "kanban", "simple")]
+    if bad:
+        return jira_error(400, f"Board type '{bad[0]}' is not valid. Use scrum, kanban or simple.")
+    project = query.get("projectKeyOrId", "").strip()
+    boards = [b for b in dataset.boards.values() if _visible_board(call, b)]
+    if project:
+        if not any(project.upper() == b.project.key or project == b.project.id for b in boards):
+            visible = call.account.access.get(call.cloud_id, ())
+            if not any(project.upper() == k or project == PROJECTS[k].id for k in visible):
+                return jira_error(400, f"No project could be found with key or id '{project}'.")
+        boards = [b for b in boards if project.upper() == b.project.key or project == b.project.id]
+    if types:
+        boards = [b for b in boards if b.type in types]
+    page = boards[start : start + max_results]
+    return json_bytes(
+        {
+            "maxResults": max_results,
+            "startAt": start,
+            "total": len(boards),
+            "isLast": start + len(page) >= len(boards),
+            "values": [b.as_json(call.base) for b in page],
+        }
+    )
+
+
+def _board(call: JiraCall) -> Board | None:
+    dataset = call.request.app[JIRA_KEY].dataset
+    raw = call.request.match_info["boardId"]
+    board = dataset.boards.get(int(raw)) if raw.isdigit() else None
+    return board if _visible_board(call, board) else None
+
+
+@jira_route(BOARD_SCOPE)
+async def agile_board(call: JiraCall) -> web.StreamResponse:
+    board = _board(call)
+    if board is None:
+        return jira_error(404, BOARD_NOT_FOUND)
+    return json_bytes(board.as_json(call.base))
+
+
+@jira_route(SPRINT_SCOPE)
+async def agile_board_sprints(call: JiraCall) -> web.StreamResponse:
+    board = _board(call)
+    if board is None:
+        return jira_error(404, BOARD_NOT_FOUND)
+    if board.type != "scrum":
+        return jira_error(400, "The board does not support sprints")
+    try:
+        start, max_results = _paging(call)
+    except BadRequest as exc:
+        return jira_error(400, str(exc))
+    states = [s.strip() for s in call.request.query.get("state", "").split(",") if s.strip()]
+    bad = [s for s in states if s not in SPRINT_STATES]
+    if bad:
+        return jira_error(400, f"Sprint state '{bad[0]}' is not valid: use future, active, closed.")
+    dataset = call.request.app[JIRA_KEY].dataset
+    sprints = [s for s in dataset.board_sprints(board) if not states or s.state in states]
+    page = sprints[start : start + max_results]
+    return json_bytes(
+        {
+            "maxResults": max_results,
+            "startAt": start,
+            "isLast": start + len(page) >= len(sprints),
+            "values": [s.agile_json(call.base) for s in page],
+        }
+    )
+
+
+def _sprint(call: JiraCall) -> tuple[Board | None, Sprint | None]:
+    dataset = call.request.app[JIRA_KEY].dataset
+    raw = call.request.match_info["sprintId"]
+    sprint = dataset.find_sprint(int(raw)) if raw.isdigit() else None
+    board = dataset.boards.get(sprint.board_id) if sprint is not None else None
+    if sprint is None or not _visible_board(call, board):
+        return None, None
+    return board, sprint
+
+
+def _sprint_missing(call: JiraCall) -> web.Response:
+    raw = call.request.match_info["sprintId"]
+    return jira_error(404, f"Sprint with id {raw} does not exist or you do not have permission.")
+
+
+@jira_route(SPRINT_SCOPE)
+async def agile_sprint(call: JiraCall) -> web.StreamResponse:
+    _, sprint = _sprint(call)
+    if sprint is None:
+        return _sprint_missing(call)
+    return json_bytes(sprint.agile_json(call.base))
+
+
+@jira_route(SPRINT_SCOPE)
+async def agile_sprint_issues(call: JiraCall) -> web.StreamResponse:
+    board, sprint = _sprint(call)
+    if board is None:
+        return _sprint_missing(call)
+    try:
+        start, max_results = _paging(call)
+    except BadRequest as exc:
+        return jira_error(400, str(exc))
+    jira = call.request.app[JIRA_KEY]
+    members = [i for i in jira.dataset.by_project[board.project.key] if i.sprint is sprint]
+    query = call.request.query.get("jql", "").strip()
+    if query:
+        try:
+            matching = {i.key for i in jira.search(call, query, cached=False)}
+        except jql.JQLError as exc:
+            return jira_error(400, str(exc))
+        members = [i for i in members if i.key in matching]
+    selected, _ = select_fields(call.request.query.getall("fields", []), "*navigable")
+    expand = _expand_set(call.request.query.getall("expand", []))
+    page = members[start : start + max_results]
+    issues = []
+    for issue in page:
+        body = jira.renderer.issue(call.base, issue, selected or [], expand, SEARCH_COMMENT_CAP)
+        if selected is None:
+            body["fields"] = {}
+        issues.append(body)
+    return json_bytes(
+        {
+            "expand": "schema,names",
+            "startAt": start,
+            "maxResults": max_results,
+            "total": len(members),
+            "issues": issues,
+        }
+    )
+
+
+# --- bulk changelogs ---------------------------------------------------------------------------
+# POST /rest/api/3/changelog/bulkfetch (operationId getBulkChangelogs in the platform OpenAPI
+# document): BulkChangelogRequestBean {issueIdsOrKeys: 1..1000, fieldIds: 0..10 unique,
+# maxResults: 1..10000 (default 1000), nextPageToken} -> BulkChangelogResponseBean
+# {issueChangeLogs: [{issueId, changeHistories}], nextPageToken (absent on the last page)}; the
+# histories are sorted by date then issue id, oldest first; maxResults counts histories.
+
+BULK_KEYS = frozenset({"issueIdsOrKeys", "fieldIds", "maxResults", "nextPageToken"})
+
+
+@jira_route("read:jira-work")
+async def bulk_changelogs(call: JiraCall) -> web.StreamResponse:
+    try:
+        body = await call.request.json()
+    except ValueError:
+        return jira_error(400, "The request body is not valid JSON.")
+    if not isinstance(body, dict):
+        return jira_error(400, "The request body must be a JSON object.")
+    unknown = sorted(set(body) - BULK_KEYS)
+    if unknown:
+        return jira_error(400, f'Unrecognized field "{unknown[0]}".')
+    ids = body.get("issueIdsOrKeys")
+    fields = body.get("fieldIds") or []
+    raw_max = body.get("maxResults", 1000)
+    token = body.get("nextPageToken")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or not ids:
+        return jira_error(400, "issueIdsOrKeys must be a non-empty array of strings.")
+    if len(ids) > 1000:
+        return jira_error(400, "You can request the changelogs of up to 1000 issues.")
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        return jira_error(400, "fieldIds must be an array of strings.")
+    if len(fields) > 10:
+        return jira_error(400, "You can filter changelogs by up to 10 field IDs.")
+    if isinstance(raw_max, bool) or not isinstance(raw_max, int) or not 1 <= raw_max <= 10000:
+        return jira_error(400, "maxResults must be an integer between 1 and 10000.")
+    if token is not None and not isinstance(token, str):
+        return jira_error(400, "nextPageToken must be a string.")
+    jira = call.request.app[JIRA_KEY]
+    issues = []
+    for ref in ids:
+        issue = jira.dataset.find_issue(call.account, call.cloud_id, ref)
+        if issue is not None and issue not in issues:
+            issues.append(issue)
+    wanted = set(fields)
+    entries: list[tuple[str, int, dict[str, Any]]] = []
+    for issue in issues:
+        for history in jira.renderer.changelog_values(call.base, issue):
+            items = [i for i in history["items"] if not wanted or i.get("fieldId") in wanted]
+            if items:
+                entries.append((history["created"], issue.id, {**history, "items": items}))
+    entries.sort(key=lambda e: (e[0], e[1]))
+    digest = hashlib.sha256(
+        f"{call.account.account_id}|{call.cloud_id}|{ids}|{fields}".encode()
+    ).hexdigest()[:16]
+    offset = 0
+    if token is not None:
+        decoded = _decode_token(token, digest)
+        if decoded is None:
+            return jira_error(400, "The provided next page token is invalid or expired.")
+        offset = decoded
+    page = entries[offset : offset + raw_max]
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for _, issue_id, history in page:
+        grouped.setdefault(issue_id, []).append(history)
+    result: dict[str, Any] = {
+        "issueChangeLogs": [
+            {"issueId": str(issue_id), "changeHistories": histories}
+            for issue_id, histories in grouped.items()
+        ]
+    }
+    if offset + len(page) < len(entries):
+        result["nextPageToken"] = _encode_token(offset + len(page), digest)
+    return json_bytes(result)
+
+
 @jira_route(None)
 async def not_found(call: JiraCall) -> web.StreamResponse:
     return jira_error(404, f"null for uri: {call.request.path}")
@@ -932,6 +1186,13 @@ def setup(app: web.Application, jira: Jira) -> None:
     router.add_get(prefix + "/3/issue/{issueIdOrKey}/comment", get_comments)
     router.add_get(prefix + "/3/issue/{issueIdOrKey}/changelog", get_changelog)
     router.add_get(prefix + "/3/project/search", project_search)
+    router.add_post(prefix + "/3/changelog/bulkfetch", bulk_changelogs)
+    agile = "/ex/jira/{cloudId}/rest/agile/1.0"
+    router.add_get(agile + "/board", agile_boards)
+    router.add_get(agile + "/board/{boardId}", agile_board)
+    router.add_get(agile + "/board/{boardId}/sprint", agile_board_sprints)
+    router.add_get(agile + "/sprint/{sprintId}", agile_sprint)
+    router.add_get(agile + "/sprint/{sprintId}/issue", agile_sprint_issues)
     router.add_get(prefix + "/3/field", list_fields)
     router.add_get(prefix + "/2/field", list_fields)
     router.add_route("*", "/ex/jira/{cloudId}/{tail:.*}", not_found)

@@ -47,8 +47,13 @@ CLASSIC_SCOPES: dict[str, str] = {
 def scope_known(scope: str) -> bool:
     if scope in CLASSIC_SCOPES:
         return True
-    parts = scope.split(":")  # granular scopes look like read:issue-details:jira
-    return len(parts) == 3 and parts[0] in ("read", "write", "delete") and parts[2] == "jira"
+    # granular scopes look like read:issue-details:jira or read:sprint:jira-software
+    parts = scope.split(":")
+    return (
+        len(parts) == 3
+        and parts[0] in ("read", "write", "delete")
+        and parts[2] in ("jira", "jira-software")
+    )
 
 
 @dataclass
