@@ -208,3 +208,15 @@ def test_validation_is_not_vacuous(openapi: OpenAPI, alice: JiraClient) -> None:
     bad = MockResponse(json.dumps(wrong_type).encode(), content_type="application/json")
     with pytest.raises(Exception):  # noqa: B017, PT011
         openapi.validate_response(request, bad)
+
+
+def test_bulk_changelogs(openapi: OpenAPI, alice: JiraClient) -> None:
+    keys = ["PAY-9", "PAY-28", "PAY-31", "PAY-53", "MOB-3"]
+    for body in (
+        {"issueIdsOrKeys": keys},
+        {"issueIdsOrKeys": keys, "fieldIds": ["customfield_10020", "status"], "maxResults": 2},
+    ):
+        data = check(
+            openapi, alice.post("changelog/bulkfetch", body), "/rest/api/3/changelog/bulkfetch"
+        )
+        assert data["issueChangeLogs"]
