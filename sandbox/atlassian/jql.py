@@ -819,7 +819,8 @@ GETTERS: dict[str, Callable[[IssueCore], set[Any]]] = {
     "priority": lambda i: {i.priority[2]},
     "issuetype": lambda i: {i.issuetype},
     "labels": lambda i: set(i.labels),
-    "sprint": lambda i: {i.sprint.id} if i.sprint else set(),
+    # as in Jira, the Sprint field also holds the closed sprints an issue was carried over from
+    "sprint": lambda i: {s.id for s in (*i.sprint_trail, i.sprint)} if i.sprint else set(),
     "fixVersion": lambda i: {v.id for v in i.fix_versions},
     "key": lambda i: {i.key},
     "parent": lambda i: {i.parent} if i.parent else set(),

@@ -42,6 +42,13 @@ def days_ago(n: float) -> dt.datetime:
 
 ACTIVE = {s.id for k in ACME_KEYS for s in DATA.sprints[k] if s.state == "active"}
 CLOSED = {s.id for k in ACME_KEYS for s in DATA.sprints[k] if s.state == "closed"}
+
+
+def sprint_ids(issue: IssueCore) -> set[int]:
+    """The sprints of the issue's Sprint field: the current one and those it was carried from."""
+    return {s.id for s in (*issue.sprint_trail, issue.sprint) if s is not None}
+
+
 V_PAY_11 = next(v for v in DATA.versions["PAY"] if v.name == "1.1")
 DAY = (DATA.now - dt.timedelta(days=90)).date()
 DAY_DT = dt.datetime(DAY.year, DAY.month, DAY.day, tzinfo=dt.UTC)
@@ -122,7 +129,14 @@ MATCHES: list[tuple[str, Callable[[IssueCore], bool]]] = [
     ("labels != crash", acme(lambda i: bool(i.labels) and "crash" not in i.labels)),
     ("labels = nosuchlabel", lambda i: False),
     ("sprint in openSprints()", acme(lambda i: i.sprint is not None and i.sprint.id in ACTIVE)),
-    ("sprint in closedSprints()", acme(lambda i: i.sprint is not None and i.sprint.id in CLOSED)),
+    (
+        "sprint in closedSprints()",
+        acme(lambda i: i.sprint is not None and bool(CLOSED & sprint_ids(i))),
+    ),
+    (
+        'sprint = "PAY Sprint 20"',
+        lambda i: i.project.key == "PAY" and DATA.scenario.sprint.id in sprint_ids(i),
+    ),
     (
         'sprint = "PAY Sprint 21"',
         lambda i: i.sprint is not None and i.sprint.name == "PAY Sprint 21",

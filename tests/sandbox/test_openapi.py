@@ -210,7 +210,8 @@ def test_validation_is_not_vacuous(openapi: OpenAPI, alice: JiraClient) -> None:
         openapi.validate_response(request, bad)
 
 
-def test_bulk_changelogs(openapi: OpenAPI, alice: JiraClient) -> None:
+def test_bulk_changelogs(openapi: OpenAPI, sandbox_url: str) -> None:
+    alice = JiraClient(sandbox_url, tokens_for(sandbox_url, ALICE.account_id)["access_token"])
     keys = ["PAY-9", "PAY-28", "PAY-31", "PAY-53", "MOB-3"]
     for body in (
         {"issueIdsOrKeys": keys},
