@@ -8,6 +8,7 @@ The generic rules live in :mod:`.guards`; this module knows the answers' shapes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from ai_service.contract.schemas import (
     Language,
@@ -28,6 +29,7 @@ from ai_service.engine.guards import (
 )
 from ai_service.engine.text import one_line
 
+A = TypeVar("A", LLMSummary, LLMAnalysis)
 NONE_LABEL = "(none)"
 SUMMARY_LISTS = ("highlights", "risks", "blockers", "next_steps")
 ANALYSIS_LISTS = ("risks", "blockers", "next_actions")
@@ -136,12 +138,12 @@ def analysis_empty(output: LLMAnalysis) -> list[str]:
 
 
 def first_answer_check(
-    review: Review, texts: Callable[[object], list[str]], empty: Callable[[object], list[str]]
-) -> Callable[[object], str | None]:
+    review: Review, texts: Callable[[A], list[str]], empty: Callable[[A], list[str]]
+) -> Callable[[A], str | None]:
     """The ``check`` of :meth:`LLMClient.complete_json`: the problems of a first answer, which is
     then thrown away for the repair turn (what it held is counted)."""
 
-    def check(output: object) -> str | None:
+    def check(output: A) -> str | None:
         shown = texts(output)
         problems = review.problems(shown, empty=empty(output))
         if not problems:

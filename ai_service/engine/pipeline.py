@@ -308,7 +308,7 @@ async def _summary_call(
         schema_name="jql_summary",
         repair=render("repair", language, problem="$problem"),
         revise=render("revise", language, problem="$problem"),
-        check=first_answer_check(review, summary_texts, summary_empty),  # type: ignore[arg-type]
+        check=first_answer_check(review, summary_texts, summary_empty),
         on_invalid=invalid_answer_seen(review),
         budget=budget,
     )
@@ -717,7 +717,7 @@ async def issue_analyze(*, config: EngineConfig, request: AnalyzeRequest) -> Ana
                 schema_name="issue_analysis",
                 repair=render("repair", language, problem="$problem"),
                 revise=render("revise", language, problem="$problem"),
-                check=first_answer_check(review, analysis_texts, analysis_empty),  # type: ignore[arg-type]
+                check=first_answer_check(review, analysis_texts, analysis_empty),
                 on_invalid=invalid_answer_seen(review),
                 budget=budget,
             )
