@@ -177,27 +177,35 @@ def _top(group: dict[str, int], language: Language, kind: str, n: int = 4) -> st
     return ", ".join(parts)
 
 
+FACTS_PHRASES = {
+    "fr": {
+        "head": "{a} tickets analysés sur {t} trouvés par la requête.",
+        "status": " Par statut : {v}.",
+        "priority": " Par priorité : {v}.",
+        "unassigned": " Tickets non assignés : {v}.",
+    },
+    "en": {
+        "head": "{a} issues analyzed out of {t} matched by the query.",
+        "status": " By status: {v}.",
+        "priority": " By priority: {v}.",
+        "unassigned": " Unassigned issues: {v}.",
+    },
+}
+
+
 def summary_from_facts(language: Language, *, stats: Stats, analyzed: int, total: int) -> str:
     """The narrative of a summary, written from the computed facts only."""
-    a, t = number_format(analyzed, language), number_format(total, language)
-    if language == "fr":
-        text = f"{a} tickets analysés sur {t} trouvés par la requête."
-        if stats.by_status:
-            text += f" Par statut : {_top(stats.by_status, language, 'status')}."
-        if stats.by_priority:
-            text += f" Par priorité : {_top(stats.by_priority, language, 'priority')}."
-        unassigned = stats.by_assignee.get(NONE_LABEL, 0)
-        if unassigned:
-            text += f" Tickets non assignés : {number_format(unassigned, language)}."
-        return text
-    text = f"{a} issues analyzed out of {t} matched by the query."
+    phrases = FACTS_PHRASES[language]
+    text = phrases["head"].format(
+        a=number_format(analyzed, language), t=number_format(total, language)
+    )
     if stats.by_status:
-        text += f" By status: {_top(stats.by_status, language, 'status')}."
+        text += phrases["status"].format(v=_top(stats.by_status, language, "status"))
     if stats.by_priority:
-        text += f" By priority: {_top(stats.by_priority, language, 'priority')}."
+        text += phrases["priority"].format(v=_top(stats.by_priority, language, "priority"))
     unassigned = stats.by_assignee.get(NONE_LABEL, 0)
     if unassigned:
-        text += f" Unassigned issues: {number_format(unassigned, language)}."
+        text += phrases["unassigned"].format(v=number_format(unassigned, language))
     return text
 
 
