@@ -4,19 +4,28 @@ call one service, which owns the quota, the stream cap and the stream."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from ninja import Router
 
 from accounts.context import UserContext
 from ai_proxy.auth import AISessionAuth
-from ai_proxy.schemas import AnalyzeIn, AnalyzeStreamIn, SummarizeIn
+from ai_proxy.reports import (
+    epic_report_get,
+    epic_report_stream_open,
+    sprint_report_get,
+    sprint_report_stream_open,
+)
+from ai_proxy.schemas import AnalyzeIn, AnalyzeStreamIn, EpicReportIn, SprintReportIn, SummarizeIn
 from ai_proxy.services import (
     issue_analysis_get,
     issue_analysis_stream_open,
     jql_summary_get,
     jql_summary_stream_open,
 )
+from ai_service.contract.reports import EpicReport, SprintReport
 from ai_service.contract.schemas import Analysis, ErrorOut, Summary
 from core.observability import request_id_var
 from core.sse import sse_response
@@ -126,6 +135,91 @@ async def summarize_jql_stream(request: HttpRequest, body: SummarizeIn) -> HttpR
         language=body.language,
         refresh=body.refresh,
         last_event_id=request.headers.get("Last-Event-ID"),
+        request_id=request_id_var.get(),
+    )
+    return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
+
+
+def _report_stream_doc(what: str) -> dict[str, Any]:
+    return {
+        "responses": {
+            "200": {
+                "description": f"Server-sent events: log fetch (done/total) while {what} is read "
+                "from Jira, then the model's log (queue, load, think), delta (section summary: "
+                "the narrative as written), one result (section report: the whole report JSON), "
+                "then done (coverage, duration_ms, quality) or one error; `: keepalive` comments "
+                "at least every 15 s.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }
+        }
+    }
+
+
+@router.post("/sprint-report", response={200: SprintReport, **ERRORS})
+async def sprint_report(request: HttpRequest, body: SprintReportIn) -> SprintReport:
+    """Report of a closed or active sprint of a scrum board: the facts computed from Jira
+    (committed, added, removed, completed, carried over, velocity, blockers) and the narrative
+    written around them. 404 `board_not_found` / `sprint_not_found`; 422 `invalid_input` for a
+    kanban board or a future sprint."""
+    return await sprint_report_get(
+        ctx=_ctx(request),
+        board_id=body.board_id,
+        sprint_id=body.sprint_id,
+        language=body.language,
+        audience=body.audience,
+        refresh=body.refresh,
+    )
+
+
+@router.post(
+    "/sprint-report/stream",
+    response={200: None, **ERRORS},
+    openapi_extra=_report_stream_doc("the sprint"),
+)
+async def sprint_report_stream(request: HttpRequest, body: SprintReportIn) -> HttpResponseBase:
+    """The sprint report as server-sent events. Cheap checks (session, CSRF, body, quota, stream
+    cap) answer with a status; after the first bytes, failures (board or sprint not found, a
+    kanban board, Jira, the model) are one final `error` event."""
+    stream = await sprint_report_stream_open(
+        ctx=_ctx(request),
+        board_id=body.board_id,
+        sprint_id=body.sprint_id,
+        language=body.language,
+        audience=body.audience,
+        refresh=body.refresh,
+        request_id=request_id_var.get(),
+    )
+    return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
+
+
+@router.post("/epic-report", response={200: EpicReport, **ERRORS})
+async def epic_report(request: HttpRequest, body: EpicReportIn) -> EpicReport:
+    """Report of an epic and its direct children: progress by status and points, unestimated
+    and stale children, the due date against the time elapsed, and the narrative. 404
+    `issue_not_found`; 422 `invalid_input` for an issue that is not an epic."""
+    return await epic_report_get(
+        ctx=_ctx(request),
+        epic_key=body.epic_key,
+        language=body.language,
+        audience=body.audience,
+        refresh=body.refresh,
+    )
+
+
+@router.post(
+    "/epic-report/stream",
+    response={200: None, **ERRORS},
+    openapi_extra=_report_stream_doc("the epic and its children"),
+)
+async def epic_report_stream(request: HttpRequest, body: EpicReportIn) -> HttpResponseBase:
+    """The epic report as server-sent events; after the first bytes, failures (issue not found,
+    not an epic, Jira, the model) are one final `error` event."""
+    stream = await epic_report_stream_open(
+        ctx=_ctx(request),
+        epic_key=body.epic_key,
+        language=body.language,
+        audience=body.audience,
+        refresh=body.refresh,
         request_id=request_id_var.get(),
     )
     return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))

@@ -8,6 +8,7 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
+from ai_service.contract.reports import Audience
 from ai_service.contract.schemas import Language
 from core.keys import MAX_KEY_LENGTH, issue_key_normalize
 from jira.services import MAX_JQL_CHARS, MAX_SEARCH_LIMIT
@@ -45,3 +46,24 @@ class AnalyzeIn(Schema):
 class AnalyzeStreamIn(Schema):
     issue_key: IssueKeyIn
     language: Language | None = None
+
+
+class SprintReportIn(Schema):
+    board_id: int = Field(ge=1, examples=[10], description="A scrum board (GET /jira/boards)")
+    sprint_id: int = Field(
+        ge=1, examples=[1020], description="A closed or active sprint of the board"
+    )
+    language: Language | None = Field(None, description="fr or en; default: the site's language")
+    audience: Audience = Field(
+        "team", description="team (the details) or stakeholders (outcomes, fewer keys)"
+    )
+    refresh: bool = Field(False, description="Re-read Jira and regenerate (skip the cache)")
+
+
+class EpicReportIn(Schema):
+    epic_key: IssueKeyIn
+    language: Language | None = Field(None, description="fr or en; default: the site's language")
+    audience: Audience = Field(
+        "team", description="team (the details) or stakeholders (outcomes, fewer keys)"
+    )
+    refresh: bool = Field(False, description="Re-read Jira and regenerate (skip the cache)")

@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from functools import partial
 from typing import Any
 
@@ -235,22 +235,8 @@ async def issue_analysis_stream_open(
     *, ctx: UserContext, issue_key: str, language: Language | None, request_id: str = "-"
 ) -> EventStream:
     """The streamed analysis of ``issue_key``, holding one of this process's stream slots until
-    it ends. The slot is taken before the quota: a refused stream costs no quota point."""
-    try:
-        slot = STREAM_SLOTS.acquire()
-    except TooManyStreams:
-        AI_REQUESTS.labels(STREAM_ENDPOINT, TooManyStreams.code).inc()
-        raise
-    try:
-        await quota_hit(account_id=ctx.account_id)
-    except BaseException:
-        slot.release()
-        raise
-
-    def on_close(outcome: str) -> None:
-        slot.release()
-        AI_REQUESTS.labels(STREAM_ENDPOINT, outcome).inc()
-
+    it ends (``stream_slot_open``)."""
+    on_close = await stream_slot_open(ctx=ctx, endpoint=STREAM_ENDPOINT)
     return EventStream(
         events=issue_analysis_events(
             ctx=ctx, issue_key=issue_key, language=language, request_id=request_id
@@ -260,7 +246,29 @@ async def issue_analysis_stream_open(
     )
 
 
-def _fetch_log(done: int, total: int, language: Language) -> Event:
+async def stream_slot_open(*, ctx: UserContext, endpoint: str) -> Callable[[str], None]:
+    """One of this process's stream slots, then one quota point of the account, for a stream of
+    ``endpoint``; returns the stream's ``on_close`` (frees the slot, counts the outcome). The
+    slot is taken before the quota: a refused stream costs no quota point."""
+    try:
+        slot = STREAM_SLOTS.acquire()
+    except TooManyStreams:
+        AI_REQUESTS.labels(endpoint, TooManyStreams.code).inc()
+        raise
+    try:
+        await quota_hit(account_id=ctx.account_id)
+    except BaseException:
+        slot.release()
+        raise
+
+    def on_close(outcome: str) -> None:
+        slot.release()
+        AI_REQUESTS.labels(endpoint, outcome).inc()
+
+    return on_close
+
+
+def fetch_log(done: int, total: int, language: Language) -> Event:
     return LogData(
         step="fetch",
         message=api_progress_message("fetch", language, done=done, total=total),
@@ -313,7 +321,7 @@ async def _search_with_progress(
                 waiting = value
                 continue
             read = value
-            yield _fetch_log(value, max(target, value), language)
+            yield fetch_log(value, max(target, value), language)
         found = search.result()
     finally:
         if not search.done():
@@ -325,7 +333,7 @@ async def _search_with_progress(
         yield _count_log(found.total, language)
     elif read is not None and read != max(target, read):
         # Jira's count is approximate: the last page says how many there were to read.
-        yield _fetch_log(read, read, language)
+        yield fetch_log(read, read, language)
     yield found
 
 
