@@ -1,5 +1,6 @@
 // A Server-Sent Events parser over a fetch() body. EventSource cannot POST nor send the CSRF header,
 // so the stream is read with a ReadableStream reader (WHATWG "event stream interpretation").
+import { ApiError, errorFrom, requestInit } from "./api.js";
 
 export async function* readEvents(body) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
@@ -37,4 +38,36 @@ export async function* readEvents(body) {
   } finally {
     reader.releaseLock();
   }
+}
+
+/** POSTs `body` to a stream endpoint (CSRF header, `Last-Event-ID` when `lastId`) and hands each
+ * event to `onEvent(message, data)`: true once it returned "done", false when the connection closed
+ * or dropped before. A refused request (an HTTP status) and an `onEvent` that throws reject. */
+export async function postEvents(path, body, signal, onEvent, lastId = null) {
+  const init = requestInit("POST", body, signal, "text/event-stream");
+  if (lastId) init.headers["Last-Event-ID"] = lastId;
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError({ status: 0, code: "network_error" });
+  }
+  if (!response.ok) throw await errorFrom(response);
+  try {
+    for await (const message of readEvents(response.body)) {
+      if (signal.aborted) throw new DOMException("aborted", "AbortError");
+      let data;
+      try {
+        data = JSON.parse(message.data);
+      } catch {
+        continue;
+      }
+      if (onEvent(message, data) === "done") return true;
+    }
+  } catch (error) {
+    if (error.name === "AbortError" || error instanceof ApiError) throw error;
+    return false; // the connection dropped mid-run
+  }
+  return false;
 }

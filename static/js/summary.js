@@ -3,12 +3,12 @@
 // A progress bar follows the `log` steps, the narrative shows as it is written (text only), and
 // the `result` is rendered as the synchronous endpoint's answer was. The live region says only the
 // start, the end and errors. The synchronous endpoint stays, for scripts.
-import { ApiError, errorFrom, requestInit } from "./api.js";
+import { ApiError } from "./api.js";
 import { el, formatDate, language, plural, t } from "./dom.js";
 import { clearError, showError } from "./errors.js";
 import { reusedChunks, stepText } from "./progress.js";
 import { coverageLine, linkedText, renderBreakdown, renderList, renderQuality } from "./render.js";
-import { readEvents } from "./sse.js";
+import { postEvents } from "./sse.js";
 
 const form = () => document.getElementById("summary-form");
 const field = () => document.getElementById("jql");
@@ -176,37 +176,6 @@ function hideProgress() {
   delete $("summary-progress").dataset.state;
 }
 
-/** One request of a run (the first, or the reconnect with `Last-Event-ID`): events go to `onEvent`;
- * true once `done` came, false when the connection closed or dropped before it. */
-async function streamOnce(body, lastId, signal, onEvent) {
-  const init = requestInit("POST", body, signal, "text/event-stream");
-  if (lastId) init.headers["Last-Event-ID"] = lastId;
-  let response;
-  try {
-    response = await fetch("/ai/summarize-jql/stream", init);
-  } catch (error) {
-    if (error.name === "AbortError") throw error;
-    throw new ApiError({ status: 0, code: "network_error" });
-  }
-  if (!response.ok) throw await errorFrom(response);
-  try {
-    for await (const message of readEvents(response.body)) {
-      if (signal.aborted) throw new DOMException("aborted", "AbortError");
-      let data;
-      try {
-        data = JSON.parse(message.data);
-      } catch {
-        continue;
-      }
-      if (onEvent(message, data) === "done") return true;
-    }
-  } catch (error) {
-    if (error.name === "AbortError" || error instanceof ApiError) throw error;
-    return false; // the connection dropped mid-run
-  }
-  return false;
-}
-
 export async function runSummary(jql, { refresh = false, focusResult = false } = {}) {
   controller?.abort();
   controller = new AbortController();
@@ -236,10 +205,10 @@ export async function runSummary(jql, { refresh = false, focusResult = false } =
   try {
     // One automatic reconnect when the connection drops mid-run: the server replays what followed
     // the last id (or the whole run) and follows the run if it is still going.
-    let ended = await streamOnce(body, null, signal, onEvent);
+    let ended = await postEvents("/ai/summarize-jql/stream", body, signal, onEvent);
     if (!ended) {
       view.reconnecting({ replayed: lastId !== null });
-      ended = await streamOnce(body, lastId, signal, onEvent);
+      ended = await postEvents("/ai/summarize-jql/stream", body, signal, onEvent, lastId);
     }
     if (!ended) throw new ApiError({ status: 0, code: "stream_cut" });
     const coverage = summary?.coverage ?? {};
