@@ -178,7 +178,8 @@ async def test_the_sprint_report_stream_reads_jira_then_writes_then_fills_the_ca
     assert fetches[-1]["done"] == fetches[-1]["total"]
     assert fetches[0]["message"].startswith("Lecture de Jira : ")
     deltas = [i for i, e in enumerate(events) if e.event == "delta"]
-    assert deltas and max(deltas) < names.index("result")
+    assert deltas
+    assert max(deltas) < names.index("result")
     assert {e.json()["section"] for e in events if e.event == "delta"} == {"summary"}
     result = events[-2].json()
     assert result["section"] == "report"

@@ -31,6 +31,7 @@ from tests.ui.conftest import _context, _forget
 
 SCENARIO = Dataset(42).scenario
 SPRINT_STREAM = "/ai/sprint-report/stream"
+EPIC_LABEL = "Clé de l\u2019épopée"
 
 
 @pytest.fixture(scope="session")
@@ -200,9 +201,9 @@ def test_an_epic_report_shows_its_children_and_progress(
 ) -> None:
     page = reports_page
     form = page.locator("#epic-report-form")
-    form.get_by_label("Clé de l’épopée").fill("pay-10")
+    form.get_by_label(EPIC_LABEL).fill("pay-10")
 
-    form.get_by_label("Clé de l’épopée").press("Enter")
+    form.get_by_label(EPIC_LABEL).press("Enter")
     title = report_ready(page)
 
     expect(title).to_contain_text("Rapport de l'épopée PAY-10 : ")
@@ -293,7 +294,7 @@ def test_an_epic_key_not_found_and_an_issue_that_is_not_an_epic(
 ) -> None:
     page = reports_page
     form = page.locator("#epic-report-form")
-    field = form.get_by_label("Clé de l’épopée")
+    field = form.get_by_label(EPIC_LABEL)
 
     field.fill("PAY-999999")
     form.get_by_role("button", name="Générer le rapport").click()
