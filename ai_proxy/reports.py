@@ -25,7 +25,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -61,6 +61,8 @@ REPORT_SECTION = "report"
 OnFetch = Callable[[int, int], None]
 Request = TypeVar("Request", SprintReportRequest, EpicReportRequest)
 Report = TypeVar("Report", SprintReport, EpicReport)
+# The facts builder of a report, given the progress callback.
+Build = Callable[[OnFetch | None], Coroutine[Any, Any, Request]]
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ async def _report_get(
     *,
     ctx: UserContext,
     kind: _Kind[Request, Report],
-    build: Callable[[OnFetch | None], Awaitable[Request]],
+    build: Build[Request],
     refresh: bool,
 ) -> Report:
     request = await build(None)
@@ -159,16 +161,20 @@ async def _report_get(
 
 
 async def _facts_with_progress(
-    build: Callable[[OnFetch | None], Awaitable[Request]], language: Language
+    build: Build[Request], language: Language
 ) -> AsyncGenerator[Event | Request, None]:
     """A ``log fetch {done, total}`` each time the facts builder reports progress, then its
-    request. Closing this generator cancels the reading of Jira."""
+    request. Facts built from Jira answers the Jira cache held report no progress: one
+    ``fetch`` log then says how many issues they cover, so that every stream starts the same
+    way. Closing this generator cancels the reading of Jira."""
     progress: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
     task = asyncio.create_task(build(lambda done, total: progress.put_nowait((done, total))))
     task.add_done_callback(lambda _: progress.put_nowait(None))
+    reported = False
     try:
         while (item := await progress.get()) is not None:
             done, total = item
+            reported = True
             yield fetch_log(done, max(done, total), language)
         request = task.result()
     finally:
@@ -176,6 +182,11 @@ async def _facts_with_progress(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+    if not reported:
+        covered = len(
+            request.issues if isinstance(request, SprintReportRequest) else request.children
+        )
+        yield fetch_log(covered, covered, language)
     yield request
 
 
@@ -183,7 +194,7 @@ async def _report_events(
     *,
     ctx: UserContext,
     kind: _Kind[Request, Report],
-    build: Callable[[OnFetch | None], Awaitable[Request]],
+    build: Build[Request],
     language: Language,
     refresh: bool,
     request_id: str,
@@ -246,8 +257,8 @@ def _sprint_build(
     language: Language,
     audience: Audience,
     refresh: bool,
-) -> Callable[[OnFetch | None], Awaitable[SprintReportRequest]]:
-    def build(on_fetch: OnFetch | None) -> Awaitable[SprintReportRequest]:
+) -> Build[SprintReportRequest]:
+    def build(on_fetch: OnFetch | None) -> Coroutine[Any, Any, SprintReportRequest]:
         return sprint_report_request(
             ctx=ctx,
             board_id=board_id,
@@ -263,8 +274,8 @@ def _sprint_build(
 
 def _epic_build(
     ctx: UserContext, epic_key: str, language: Language, audience: Audience, refresh: bool
-) -> Callable[[OnFetch | None], Awaitable[EpicReportRequest]]:
-    def build(on_fetch: OnFetch | None) -> Awaitable[EpicReportRequest]:
+) -> Build[EpicReportRequest]:
+    def build(on_fetch: OnFetch | None) -> Coroutine[Any, Any, EpicReportRequest]:
         return epic_report_request(
             ctx=ctx,
             epic_key=epic_key,

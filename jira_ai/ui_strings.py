@@ -182,6 +182,7 @@ def ui_strings() -> dict[str, str]:
             "sélectionnez-le pour le copier."
         ),
         "report_markdown": _("Le rapport en Markdown"),
+        "facts_table": _("Tickets et points du sprint, par ensemble"),
         "facts_set": _("Ensemble"),
         "facts_issues": _("Tickets"),
         "facts_points": _("Points"),

@@ -197,6 +197,11 @@ function table(caption, headers, rows, className = "stats") {
   );
 }
 
+function reasonsText(blocker) {
+  const reasons = (blocker.reasons ?? []).filter((r) => !(r === "blocked_by" && blocker.blocked_by?.length));
+  return reasons.length ? ` (${reasons.map((r) => t(`blocker_${r}`)).join(", ")})` : "";
+}
+
 const SETS = ["committed", "added", "removed", "completed", "not_completed", "carried_over"];
 
 function sprintFacts(report) {
@@ -204,7 +209,7 @@ function sprintFacts(report) {
   const set = (name) => facts[name] ?? { issues: 0, points: 0, keys: [] };
   const parts = [
     table(
-      t("report_facts"),
+      t("facts_table"),
       [t("facts_set"), t("facts_issues"), t("facts_points"), t("facts_keys")],
       SETS.map((name) => [t(`set_${name}`), formatNumber(set(name).issues), points(set(name).points), el("span", { className: "keys" }, keyList(set(name).keys))]),
       "stats facts",
@@ -266,7 +271,8 @@ function sprintFacts(report) {
             "li",
             {},
             issueLink(b.key),
-            ` (${(b.reasons ?? []).map((r) => t(`blocker_${r}`)).join(", ")})`,
+            // "blocked_by" is said with its keys; the other reasons in parentheses.
+            reasonsText(b),
             b.blocked_by?.length ? [` ${t("blocker_blocked_by")} `, keyList(b.blocked_by)] : null,
           ),
         ),
@@ -537,9 +543,10 @@ async function runReport(kind, body) {
   controller = new AbortController();
   const { signal } = controller;
   clearError($("report-error"));
+  // The view first: it shows the progress block, where Arrêter (which takes the focus) lives.
+  const view = new ReportView();
   setRunning(true);
   announce(t("report_running"));
-  const view = new ReportView();
   const path = kind === "sprint" ? "/ai/sprint-report/stream" : "/ai/epic-report/stream";
   const payload = { ...body, language: language() };
   let report = null;
