@@ -24,6 +24,7 @@ MODES = ["report_api", "report_remote_api"]
 SPRINT = {"board_id": 10, "sprint_id": 1020, "language": "fr"}
 EPIC = {"epic_key": "PAY-10", "language": "en"}
 REPORT_ENV = {"AI_USER_REQUESTS_PER_MINUTE": "1000"}
+AGILE_SCOPES = ["read:board-scope:jira-software", "read:sprint:jira-software"]
 
 
 @pytest.fixture(scope="session")
@@ -354,3 +355,28 @@ async def test_the_reports_are_in_the_openapi_document_with_every_status(
         }, path
     stream = document["paths"]["/ai/sprint-report/stream"]["post"]["responses"]["200"]
     assert "text/event-stream" in stream["content"]
+
+
+async def test_a_token_without_the_jira_software_scopes_asks_for_a_new_consent(
+    report_api: ServerProcess, signed_in: SignIn, fast_llm: str
+) -> None:
+    # Given a grant from before the app asked for boards and sprints
+    sandbox.withhold_scopes(fast_llm, AGILE_SCOPES)
+    client = await signed_in(report_api, ALICE)
+
+    answer = await client.post("/ai/sprint-report", json=SPRINT, timeout=60)
+    async with client.stream(
+        "POST", "/ai/sprint-report/stream", json=SPRINT, timeout=60
+    ) as streamed:
+        stream = await read_events(streamed)
+    me = (await client.get("/me")).json()
+
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "atlassian_reauth_required"
+    assert streamed.status_code == 200
+    assert [e.event for e in stream.events][-1] == "error"
+    assert stream.events[-1].json()["code"] == "atlassian_reauth_required"
+    assert [s["needs_reauth"] for s in me["sites"] if s["cloud_id"] == me["current_cloud_id"]] == [
+        True
+    ]
+    assert sandbox.llm_requests(fast_llm) == 0

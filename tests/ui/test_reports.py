@@ -366,3 +366,26 @@ def test_the_reports_in_english(reports_page: Page, axe_source: str) -> None:
     expect(facts.get_by_role("row", name=re.compile("^Committed at the start"))).to_be_visible()
     expect(page.get_by_role("heading", name="What went well", exact=True)).to_be_visible()
     assert_accessible(page, axe_source)
+
+
+def test_a_grant_without_boards_and_sprints_offers_a_new_consent(
+    browser: Browser, reports_api: ServerProcess, sandbox_url: str, axe_source: str
+) -> None:
+    from tests.support import sandbox
+
+    sandbox.withhold_scopes(
+        sandbox_url, ["read:board-scope:jira-software", "read:sprint:jira-software"]
+    )
+    context = _context(browser, reports_api.url)
+    page = context.new_page()
+    try:
+        sign_in(page, ALICE)
+
+        error = page.locator("#report-error .error-box")
+        expect(error).to_have_attribute("data-code", "atlassian_reauth_required")
+        expect(error.get_by_role("button", name="Autoriser à nouveau")).to_be_visible()
+        expect(page.get_by_label("Tableau", exact=True)).to_be_disabled()
+        expect(sprint_form(page).get_by_role("button", name="Générer le rapport")).to_be_disabled()
+        assert_accessible(page, axe_source)
+    finally:
+        context.close()
