@@ -380,3 +380,32 @@ async def test_a_token_without_the_jira_software_scopes_asks_for_a_new_consent(
         True
     ]
     assert sandbox.llm_requests(fast_llm) == 0
+
+
+@pytest.fixture(scope="session")
+def one_stream_api(server_factory: ServerFactory) -> ServerProcess:
+    return server_factory.api(AI_MAX_STREAMS="1", AI_USER_REQUESTS_PER_MINUTE="2")
+
+
+async def test_a_report_stream_over_the_cap_is_503_and_costs_no_quota_point(
+    one_stream_api: ServerProcess, signed_in: SignIn, fast_llm: str
+) -> None:
+    client = await signed_in(one_stream_api, ALICE)
+    # Jira answers slowly: the first stream holds the process's only slot while it reads.
+    sandbox.add_fault(fast_llm, "jira", path_regex="agile", mode="delay", delay_ms=3000)
+
+    async with client.stream("POST", "/ai/sprint-report/stream", json=SPRINT, timeout=120) as first:
+        lines = first.aiter_lines()
+        opened = await anext(lines)
+        refused = await client.post("/ai/epic-report/stream", json=EPIC, timeout=30)
+        rest = [line async for line in lines]
+    sandbox.clear_faults(fast_llm)
+    after = await client.post("/ai/epic-report", json=EPIC, timeout=120)
+
+    assert first.status_code == 200
+    assert opened == ": ok"
+    assert "event: done" in rest
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "too_many_streams"
+    # The refused stream took no quota point: this is the account's second of two.
+    assert after.status_code == 200
