@@ -60,6 +60,16 @@ DEFAULT_ENABLED_SCOPES: tuple[str, ...] = (
 )
 
 
+# The consent page's words for the granular scopes jira-ai asks for (Atlassian's titles).
+GRANULAR_TITLES: dict[str, str] = {
+    "read:board-scope:jira-software": "Consulter les tableaux, les backlogs et leurs éléments",
+    "read:sprint:jira-software": "Consulter les sprints et leurs tickets",
+    "read:project:jira": "Consulter les projets",
+    "read:issue-details:jira": "Consulter le détail des tickets",
+    "read:jql:jira": "Utiliser les requêtes JQL",
+}
+
+
 def scope_known(scope: str) -> bool:
     if scope in CLASSIC_SCOPES:
         return True
@@ -252,7 +262,8 @@ def consent_page(client: Client, params: dict[str, str]) -> web.Response:
         )
     )
     scopes = "\n".join(
-        f"<li><code>{html.escape(s)}</code> : {html.escape(CLASSIC_SCOPES.get(s, s))}</li>"
+        f"<li><code>{html.escape(s)}</code> : "
+        f"{html.escape(CLASSIC_SCOPES.get(s) or GRANULAR_TITLES.get(s, s))}</li>"
         for s in params["scope"].split()
     )
     radios = "\n".join(
@@ -329,7 +340,8 @@ def _check_request(
     if unknown:
         return None, fail("invalid_scope", f"unknown scope: {unknown[0]}")
     enabled = store.enabled_scopes(client)
-    missing = [s for s in scopes if s not in enabled]
+    # offline_access is not a console setting: Atlassian grants it to any app that asks.
+    missing = [s for s in scopes if s not in enabled and s != "offline_access"]
     if missing:
         # Atlassian's wording when the console app lacks a requested scope.
         return None, fail(
