@@ -25,10 +25,6 @@ BOARDS_ROUTE = "GET /ex/jira/{cloudId}/rest/agile/1.0/board"
 API_CLIENT = "jira-ai-tests"  # the OAuth client of ``api_server`` in the sandbox
 
 
-def _sandbox_post(sandbox_url: str, path: str, body: dict[str, Any]) -> None:
-    httpx.post(sandbox_url + path, json=body, timeout=5).raise_for_status()
-
-
 async def _context(client: httpx.AsyncClient) -> UserContext:
     """The signed-in session of ``client`` as the API sees it (same Redis, same vault key)."""
     sid = client.cookies["sid"].split(":")[0]
@@ -56,7 +52,7 @@ async def test_a_token_without_the_jira_software_scopes_leads_to_a_new_consent(
 ) -> None:
     # Given a sign-in whose grant left out the Jira Software scopes (as a session signed in
     # before the app asked for them), on the Globex site
-    _sandbox_post(sandbox_url, "/_sandbox/grants/withhold", {"scopes": list(JIRA_SOFTWARE_SCOPES)})
+    sandbox.withhold_scopes(sandbox_url, JIRA_SOFTWARE_SCOPES)
     client = await sign_in_as(ALICE.account_id, GLOBEX.cloud_id)
     ctx = await _context(client)
     assert ctx.cloud_id == GLOBEX.cloud_id
@@ -84,7 +80,7 @@ async def test_a_token_without_the_jira_software_scopes_leads_to_a_new_consent(
     assert {p["key"] for p in projects.json()["projects"]} == {"OPS", "DATA"}
 
     # When the user consents again, the grant now complete
-    _sandbox_post(sandbox_url, "/_sandbox/grants/withhold", {"scopes": []})
+    sandbox.withhold_scopes(sandbox_url, [])
     done = await _consent_again(client, GLOBEX.cloud_id)
 
     # Then the new session is on that site, nothing needs a new consent, and boards answer
@@ -119,7 +115,7 @@ async def test_a_scope_the_app_has_not_enabled_gives_a_clear_sign_in_page(
 ) -> None:
     # Given the app's console without one of the scopes jira-ai asks for
     enabled = [s for s in SIGN_IN_SCOPES if s != "read:jql:jira"]
-    _sandbox_post(sandbox_url, f"/_sandbox/clients/{API_CLIENT}/scopes", {"scopes": enabled})
+    sandbox.enable_scopes(sandbox_url, API_CLIENT, enabled)
 
     async with httpx.AsyncClient(base_url=api_server.url, timeout=30) as client:
         # When a user signs in

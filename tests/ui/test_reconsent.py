@@ -61,3 +61,23 @@ def test_a_revoked_grant_offers_a_consent_for_the_site_and_it_brings_her_back(
     assert [s["needs_reauth"] for s in me["sites"]] == [False, False]
     expect(page.get_by_role("tab", name="OPS Opérations")).to_be_visible()
     expect(picker.locator("option")).to_have_text(["acme", "globex"])
+
+
+def test_the_consent_message_in_english(alice: Page, ui: dict[str, str], axe_source: str) -> None:
+    page = alice
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    _sandbox(ui["sandbox"], "/_sandbox/tokens/revoke", {"account_id": ALICE})
+    _sandbox(ui["sandbox"], "/_sandbox/tokens/expire", {"account_id": ALICE})
+
+    page.get_by_label("JQL query", exact=True).fill("project = PAY")
+    page.get_by_role("button", name="Summarize", exact=True).click()
+
+    error = page.locator("#summary-error .error-box")
+    expect(error).to_have_attribute("data-code", "atlassian_reauth_required", timeout=30_000)
+    expect(error).to_contain_text(
+        "Your Atlassian authorization for the site acme needs renewing: it expired, was revoked "
+        "or does not cover boards and sprints (Jira Software) yet."
+    )
+    expect(error.get_by_role("button", name="Authorize again")).to_be_visible()
+    assert_accessible(page, axe_source)
