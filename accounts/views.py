@@ -104,6 +104,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
     site = request.POST.get("cloud_id", "")
     if site and len(site) <= MAX_CLOUD_ID_CHARS:
         request.session[SITE_HINT] = site
+    else:
+        request.session.pop(SITE_HINT, None)  # none from an abandoned earlier attempt
     return response
 
 

@@ -42,10 +42,19 @@ def test_a_revoked_grant_offers_a_consent_for_the_site_and_it_brings_her_back(
     form = error.locator("form[action='/login'][method='post']")
     expect(form.locator("input[name=cloud_id]")).to_have_value(GLOBEX)
     expect(form.locator("input[name=csrfmiddlewaretoken]")).not_to_have_value("")
-    button = error.get_by_role("button", name="Autoriser à nouveau")
-    expect(button).to_be_visible()
+    expect(error.get_by_role("button", name="Autoriser à nouveau")).to_be_visible()
     assert_accessible(page, axe_source)
     screenshot(page, "reauth-required")
+
+    # And a reload says so at once, at the top, the site marked in the picker
+    page.reload()
+    workspace_ready(page)
+    notice = page.locator("#global-error .error-box")
+    expect(notice).to_have_attribute("data-code", "atlassian_reauth_required")
+    expect(notice).to_contain_text("pour le site globex est à renouveler")
+    expect(picker.locator("option:checked")).to_have_text("globex (autorisation à renouveler)")
+    button = notice.get_by_role("button", name="Autoriser à nouveau")
+    assert_accessible(page, axe_source)
 
     # When she presses it (from the keyboard) and consents on Atlassian's page
     button.focus()
@@ -61,6 +70,7 @@ def test_a_revoked_grant_offers_a_consent_for_the_site_and_it_brings_her_back(
     assert [s["needs_reauth"] for s in me["sites"]] == [False, False]
     expect(page.get_by_role("tab", name="OPS Opérations")).to_be_visible()
     expect(picker.locator("option")).to_have_text(["acme", "globex"])
+    expect(page.locator("#global-error .error-box")).to_have_count(0)
 
 
 def test_the_consent_message_in_english(alice: Page, ui: dict[str, str], axe_source: str) -> None:
