@@ -22,6 +22,7 @@ from social_core.exceptions import AuthCredentialError, AuthException, AuthProvi
 
 from accounts.atlassian import AtlassianAuthClient
 from accounts.errors import AtlassianReauthRequired, AtlassianUnavailable
+from accounts.scopes import SIGN_IN_SCOPES
 
 JIRA_SCOPES = {"read:jira-work", "read:jira-user"}
 
@@ -51,7 +52,9 @@ class AtlassianOAuth2(SocialAtlassianOAuth2):
         return settings.ATLASSIAN_CLIENT_ID, settings.ATLASSIAN_CLIENT_SECRET
 
     def get_scope(self) -> list[str]:
-        return list(settings.ATLASSIAN_SCOPES)
+        """Classic platform scopes plus the Jira Software ones (accounts/scopes.py says what
+        each covers): the app's console must enable every one of them."""
+        return list(SIGN_IN_SCOPES)
 
     def auth_params(self, state: str | None = None) -> dict[str, str]:
         params = super().auth_params(state)

@@ -19,6 +19,8 @@ from accounts.atlassian import AccessibleResource, AtlassianAccount, TokenGrant
 from accounts.session_data import SessionData, SessionSite
 
 GRANT_ATTRIBUTE = "jira_ai_grant"
+# The site a re-consent was started for (``POST /login`` with ``cloud_id``), kept across the flush.
+SITE_HINT = "signin_site"
 # The sandbox stands in for Atlassian on loopback, over plain HTTP.
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -61,16 +63,26 @@ def sites_from_resources(resources: Iterable[AccessibleResource]) -> dict[str, S
 
 
 def session_data_build(
-    *, account: AtlassianAccount, resources: Iterable[AccessibleResource]
+    *,
+    account: AtlassianAccount,
+    resources: Iterable[AccessibleResource],
+    preferred_site: str | None = None,
 ) -> SessionData:
+    """``preferred_site``: the current site if it is one of the granted ones (a re-consent for
+    that site)."""
     sites = sites_from_resources(resources)
+    # Sites come in no meaningful order: a stable default, the user switches in /ui.
+    current = (
+        preferred_site
+        if preferred_site in sites
+        else min(sites, key=lambda cid: (sites[cid].name.lower(), cid))
+    )
     return SessionData(
         account_id=account.account_id,
         display_name=account.display_name,
         avatar_url=url_sanitize(account.avatar_url),
         sites=sites,
-        # Sites come in no meaningful order: a stable default, the user switches in /ui.
-        current_cloud_id=min(sites, key=lambda cid: (sites[cid].name.lower(), cid)),
+        current_cloud_id=current,
     )
 
 
@@ -82,8 +94,13 @@ def session_open(
     request: HttpRequest = strategy.request
     session = request.session
     next_url = session.get("next")
+    hint = session.get(SITE_HINT)
     session.flush()
-    data = session_data_build(account=response["account"], resources=response["resources"])
+    data = session_data_build(
+        account=response["account"],
+        resources=response["resources"],
+        preferred_site=hint if isinstance(hint, str) else None,
+    )
     session.update(data.as_session())
     if next_url:
         session["next"] = next_url

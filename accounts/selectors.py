@@ -15,7 +15,7 @@ from accounts.errors import NotAuthenticated, SiteForbidden
 from accounts.session_data import SessionData
 from accounts.sessions import CREATED_KEY, absolute_seconds, decode, idle_seconds
 from accounts.store import get_store
-from accounts.vault import vault_read
+from accounts.vault import entry_needs_reauth, vault_read
 
 
 class SessionNotUsable(Exception):
@@ -103,7 +103,7 @@ async def me_get(*, session: SessionBase) -> Me:
                 name=site.name,
                 url=site.url,
                 scopes=list(site.scopes),
-                needs_reauth=cloud_id not in tokens or bool(tokens[cloud_id].get("needs_reauth")),
+                needs_reauth=cloud_id not in tokens or entry_needs_reauth(tokens[cloud_id]),
             )
             for cloud_id, site in sorted(data.sites.items(), key=lambda kv: kv[1].name)
         ],

@@ -9,7 +9,7 @@ another worker may have refreshed meanwhile (single flight).
 from __future__ import annotations
 
 import time
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -24,6 +24,7 @@ from accounts.errors import (
     SessionStoreUnavailable,
     SiteForbidden,
 )
+from accounts.scopes import JIRA_SOFTWARE_SCOPES, SIGN_IN_SCOPES
 from accounts.session_data import CURRENT_CLOUD_ID, SessionData
 from accounts.sessions import decode
 from accounts.store import LockTimeout, get_store
@@ -108,6 +109,48 @@ async def _token_refresh(sid: str, tokens: dict[str, dict[str, Any]], entry: dic
             )
     await vault_write(sid=sid, tokens=tokens)
     return grant.access_token
+
+
+async def site_scopes_refused_mark(ctx: UserContext) -> None:
+    """Record that Jira refused the site's token for lacking a scope ("scope does not match"):
+    ``/me`` then shows the site as ``needs_reauth`` until a new sign-in (a new vault).
+
+    The missing scopes are those jira-ai asks for that the site's grant lacks (what
+    ``accessible-resources`` listed at sign-in), or, when the list claims them all, every Jira
+    Software one. Unlike a dead grant (``needs_reauth``), the token keeps serving the platform
+    routes its scopes cover: summaries and analyses go on working, only boards and sprints need
+    the new consent. Under the refresh lock: the vault is rewritten whole, and a write racing a
+    refresh would bring back a rotated-out refresh token.
+    """
+    try:
+        async with get_store().alock(ctx.session_key, LOCK_TIMEOUT_SECONDS, LOCK_WAIT_SECONDS):
+            tokens = await vault_read(sid=ctx.session_key)
+            entry = (tokens or {}).get(ctx.cloud_id)
+            if tokens is None or entry is None:
+                return
+            granted = set(entry.get("scopes") or [])
+            wanted = [s for s in SIGN_IN_SCOPES if s != "offline_access"]
+            missing = [s for s in wanted if s not in granted] or list(JIRA_SOFTWARE_SCOPES)
+            if entry.get("missing_scopes") == missing:
+                return
+            entry["missing_scopes"] = missing
+            await vault_write(sid=ctx.session_key, tokens=tokens)
+    except LockTimeout as exc:
+        raise AtlassianUnavailable("Another refresh of your Atlassian token is running.") from exc
+    except RedisError as exc:
+        raise SessionStoreUnavailable from exc
+
+
+async def site_has_scopes(ctx: UserContext, scopes: Iterable[str]) -> bool:
+    """False when Jira already refused this site's token for one of ``scopes`` (recorded by
+    :func:`site_scopes_refused_mark`): the report code may answer ``atlassian_reauth_required``
+    at once instead of calling Jira again. True otherwise, including before any refusal: the
+    scopes ``accessible-resources`` lists are not taken as proof of a missing scope (Atlassian
+    does not document that the list names granular scopes, and a false "missing" would ask for
+    a consent that cannot clear it)."""
+    entry = _entry(await vault_read(sid=ctx.session_key), ctx.cloud_id)
+    refused = set(entry.get("missing_scopes") or [])
+    return not refused.intersection(scopes)
 
 
 def _remember(ctx: UserContext, token: str) -> str:

@@ -1,8 +1,10 @@
 """The per-site token vault (``tokens_by_cloud``), encrypted at rest: encryption and storage only.
 
 One Fernet token under ``vault:{sid}`` holds, for each site of the session, its access token,
-refresh token, expiry, scopes, name and URL. It lives beside the session, not in it, so saving a
-session can never overwrite a rotated refresh token. Refreshing is ``accounts.services``'s job.
+refresh token, expiry, scopes, name and URL, and whether it needs a new consent (``needs_reauth``:
+the grant is dead; ``missing_scopes``: Jira refused the token for a scope it lacks). It lives
+beside the session, not in it, so saving a session can never overwrite a rotated refresh token.
+Refreshing is ``accounts.services``'s job.
 """
 
 from __future__ import annotations
@@ -96,6 +98,12 @@ async def vault_write(*, sid: str, tokens: dict[str, dict[str, Any]]) -> None:
         raise SessionStoreUnavailable from exc
 
 
+def entry_needs_reauth(entry: Mapping[str, Any]) -> bool:
+    """A site needs a new consent when its grant is dead (``needs_reauth``: Atlassian refused
+    the refresh) or when Jira refused its token for a missing scope (``missing_scopes``)."""
+    return bool(entry.get("needs_reauth")) or bool(entry.get("missing_scopes"))
+
+
 def vault_summary(tokens: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """What may be shown about the vault: never a token value."""
     return {
@@ -104,7 +112,8 @@ def vault_summary(tokens: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]
             "url": entry.get("url"),
             "scopes": entry.get("scopes"),
             "expires_in": int(entry.get("expires_at", 0) - time.time()),
-            "needs_reauth": bool(entry.get("needs_reauth")),
+            "needs_reauth": entry_needs_reauth(entry),
+            "missing_scopes": list(entry.get("missing_scopes") or []),
         }
         for cloud_id, entry in tokens.items()
     }

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from redis.exceptions import RedisError
 from social_core.actions import do_auth, do_complete
-from social_core.exceptions import AuthCanceled, SocialAuthBaseException
+from social_core.exceptions import AuthCanceled, AuthConfigurationError, SocialAuthBaseException
 from social_django.utils import psa
 from social_django.views import _do_login
 
@@ -29,7 +29,8 @@ from accounts.auth import session_context
 from accounts.backends import NoJiraSite
 from accounts.errors import AccountsError
 from accounts.middleware import store_unavailable_response
-from accounts.pipeline import GRANT_ATTRIBUTE, SignInTokens
+from accounts.pipeline import GRANT_ATTRIBUTE, SITE_HINT, SignInTokens
+from accounts.scopes import SIGN_IN_SCOPES
 from accounts.vault import vault_open, vault_read, vault_summary
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 BACKEND = "atlassian"
 CALLBACK_PATH = "/oauth/callback"
 DEFAULT_NEXT = "/ui"
+MAX_CLOUD_ID_CHARS = 64
 
 
 def safe_next(value: str | None) -> str:
@@ -98,6 +100,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
     # social-core kept the posted `next` after its own check, which allows more than ours (any
     # URL on this host): ours replaces it before the session is saved.
     request.session["next"] = next_url
+    # A re-consent names the site it is for: the new session starts on it if it was granted.
+    site = request.POST.get("cloud_id", "")
+    if site and len(site) <= MAX_CLOUD_ID_CHARS:
+        request.session[SITE_HINT] = site
+    else:
+        request.session.pop(SITE_HINT, None)  # none from an abandoned earlier attempt
     return response
 
 
@@ -110,6 +118,12 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         return _page(request, "denied")
     except NoJiraSite:
         return _page(request, "no_site")
+    except AuthConfigurationError as exc:
+        if exc.provider_code != "invalid_scope":
+            raise
+        # The app's console lacks a scope we ask for: every sign-in fails until it is enabled.
+        logger.error("Atlassian refused the sign-in's scopes (invalid_scope): enable them all")
+        return _page(request, "scopes", status=400, scopes=SIGN_IN_SCOPES)
     except SocialAuthBaseException as exc:
         # The code names the failure (state_mismatch, session_context_missing, http_error...)
         # without any request data.

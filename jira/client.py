@@ -38,6 +38,7 @@ from jira.errors import (
     JiraForbidden,
     JiraRateLimited,
     JiraReauthRequired,
+    JiraScopeRefused,
     JiraTimeout,
     JiraUnavailable,
 )
@@ -63,6 +64,20 @@ MAX_JIRA_MESSAGE_CHARS = 300
 
 class TokenProvider(Protocol):
     def __call__(self, *, force_refresh: bool = False) -> Awaitable[str]: ...
+
+
+# The gateway's answer to a valid token that lacks the route's scope (e.g. classic scopes on
+# /rest/agile/1.0): a refresh grants the same scopes, only a new consent helps.
+SCOPE_MISMATCH = "scope does not match"
+
+
+def _scope_mismatch(response: httpx.Response) -> bool:
+    try:
+        body = wire.loads(response.content)
+    except ValueError:
+        return False
+    message = body.get("message") if isinstance(body, dict) else None
+    return isinstance(message, str) and SCOPE_MISMATCH in message.lower()
 
 
 @dataclass(frozen=True)
@@ -165,8 +180,12 @@ class JiraClient:
         config: JiraClientConfig,
         breaker: Breaker | None = None,
         http: httpx.AsyncClient | None = None,
+        on_scope_refused: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``on_scope_refused`` is awaited before ``JiraScopeRefused`` is raised (the site's
+        token lacks a route's scope): the token vault records it for ``/me``."""
         self.cloud_id = cloud_id
+        self._on_scope_refused = on_scope_refused
         self.site_url = site_url
         self.config = config
         self.breaker = breaker
@@ -203,7 +222,9 @@ class JiraClient:
         body: Any = None,
         not_found: type[JiraError] = JiraUnavailable,
     ) -> Any:
-        url = f"{self.config.api_url}/ex/jira/{self.cloud_id}/rest/api/3/{path}"
+        # A path from the site's root (``/rest/agile/1.0/board``), else one of REST v3.
+        site = f"{self.config.api_url}/ex/jira/{self.cloud_id}"
+        url = site + path if path.startswith("/rest/") else f"{site}/rest/api/3/{path}"
         token = await self._access_token()
         refreshed = False
         rate_limited = 0
@@ -239,6 +260,11 @@ class JiraClient:
             REQUESTS.labels(operation, str(status)).inc()
 
             if status == 401:
+                if _scope_mismatch(response):
+                    logger.warning("Jira refused the token's scopes for %s", operation)
+                    if self._on_scope_refused is not None:
+                        await self._on_scope_refused()
+                    raise JiraScopeRefused()
                 if refreshed:
                     raise JiraReauthRequired()
                 refreshed = True

@@ -58,6 +58,16 @@ class JiraReauthRequired(JiraError):
     detail = "Atlassian refused the access token: sign in again."
 
 
+class JiraScopeRefused(JiraReauthRequired):
+    """A valid token without the route's scope (the gateway's "scope does not match"): the
+    site's grant predates the Jira Software scopes or left them out; a new consent adds them."""
+
+    detail = (
+        "Your Atlassian authorization for this site does not cover Jira Software (boards and "
+        "sprints): sign in again to grant it."
+    )
+
+
 class JiraRateLimited(JiraError):
     """429s beyond what we may wait; ``retry_after`` (seconds) goes out as ``Retry-After``."""
 

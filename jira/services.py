@@ -25,7 +25,7 @@ from django.conf import settings
 from pydantic import BaseModel
 
 from accounts.context import UserContext
-from accounts.services import access_token_get
+from accounts.services import access_token_get, site_scopes_refused_mark
 from core.aio import gather_first_error
 from core.errors import ApiError, ErrorCode
 from core.keys import issue_key_normalize, project_key_normalize
@@ -94,6 +94,7 @@ def jira_client_for(ctx: UserContext, **config: Any) -> JiraClient:
         token_provider=partial(access_token_get, ctx),
         config=client_config,
         breaker=breaker_for(client_config),
+        on_scope_refused=partial(site_scopes_refused_mark, ctx),
     )
 
 

@@ -265,6 +265,10 @@ def ui_strings() -> dict[str, str]:
         "err_session_do": _("Reconnectez-vous pour continuer."),
         "err_session_action": _("Se reconnecter"),
         "err_reauth": _("Atlassian demande de renouveler votre autorisation pour ce site."),
+        "err_reauth_site": _(
+            "Votre autorisation Atlassian pour le site {site} est à renouveler : elle a expiré, "
+            "a été retirée ou ne couvre pas encore les tableaux et les sprints (Jira Software)."
+        ),
         "err_reauth_do": _("Donnez à nouveau votre accord sur la page d'Atlassian."),
         "err_reauth_action": _("Autoriser à nouveau"),
         "err_site": _("Ce site Jira n'est pas accessible avec votre compte."),

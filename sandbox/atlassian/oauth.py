@@ -44,6 +44,32 @@ CLASSIC_SCOPES: dict[str, str] = {
 }
 
 
+# What a new app has enabled in the developer console unless told otherwise: the scopes jira-ai
+# asks for (accounts/scopes.py; the sandbox imports nothing of the app). Atlassian refuses an
+# authorization request that asks for a scope the app has not enabled (``invalid_scope``), so a
+# client registered with fewer scopes fails every sign-in, as a half-configured console app does.
+DEFAULT_ENABLED_SCOPES: tuple[str, ...] = (
+    "read:jira-work",
+    "read:jira-user",
+    "offline_access",
+    "read:board-scope:jira-software",
+    "read:sprint:jira-software",
+    "read:project:jira",
+    "read:issue-details:jira",
+    "read:jql:jira",
+)
+
+
+# The consent page's words for the granular scopes jira-ai asks for (Atlassian's titles).
+GRANULAR_TITLES: dict[str, str] = {
+    "read:board-scope:jira-software": "Consulter les tableaux, les backlogs et leurs éléments",
+    "read:sprint:jira-software": "Consulter les sprints et leurs tickets",
+    "read:project:jira": "Consulter les projets",
+    "read:issue-details:jira": "Consulter le détail des tickets",
+    "read:jql:jira": "Utiliser les requêtes JQL",
+}
+
+
 def scope_known(scope: str) -> bool:
     if scope in CLASSIC_SCOPES:
         return True
@@ -62,6 +88,7 @@ class Client:
     client_secret: str
     redirect_uris: tuple[str, ...]
     name: str
+    enabled_scopes: frozenset[str] = frozenset(DEFAULT_ENABLED_SCOPES)
 
 
 @dataclass
@@ -110,7 +137,11 @@ class OAuthStore:
         self.reset()
 
     def reset(self) -> None:
-        """Forget codes and tokens (registered clients stay)."""
+        """Forget codes and tokens, and the test knobs below (registered clients stay)."""
+        # Knobs: a client's enabled scopes for now (``POST /_sandbox/clients/{id}/scopes``), and
+        # scopes that consents leave out of the grant (``POST /_sandbox/grants/withhold``).
+        self.enabled_override: dict[str, frozenset[str]] = {}
+        self.withheld: frozenset[str] = frozenset()
         self.codes: dict[str, CodeGrant] = {}
         self.access: dict[str, AccessToken] = {}
         self.families: dict[str, Family] = {}
@@ -118,6 +149,13 @@ class OAuthStore:
 
     def register(self, client: Client) -> None:
         self.clients[client.client_id] = client
+
+    def enabled_scopes(self, client: Client) -> frozenset[str]:
+        return self.enabled_override.get(client.client_id, client.enabled_scopes)
+
+    def granted(self, requested: str) -> str:
+        """The scopes a consent grants: those requested, less the withheld ones (in order)."""
+        return " ".join(s for s in requested.split() if s not in self.withheld)
 
     def new_code(self, grant: CodeGrant) -> str:
         code = "sbx-code-" + secrets.token_urlsafe(24)
@@ -224,7 +262,8 @@ def consent_page(client: Client, params: dict[str, str]) -> web.Response:
         )
     )
     scopes = "\n".join(
-        f"<li><code>{html.escape(s)}</code> : {html.escape(CLASSIC_SCOPES.get(s, s))}</li>"
+        f"<li><code>{html.escape(s)}</code> : "
+        f"{html.escape(CLASSIC_SCOPES.get(s) or GRANULAR_TITLES.get(s, s))}</li>"
         for s in params["scope"].split()
     )
     radios = "\n".join(
@@ -300,6 +339,16 @@ def _check_request(
     unknown = [s for s in scopes if not scope_known(s)]
     if unknown:
         return None, fail("invalid_scope", f"unknown scope: {unknown[0]}")
+    enabled = store.enabled_scopes(client)
+    # offline_access is not a console setting: Atlassian grants it to any app that asks.
+    missing = [s for s in scopes if s not in enabled and s != "offline_access"]
+    if missing:
+        # Atlassian's wording when the console app lacks a requested scope.
+        return None, fail(
+            "invalid_scope",
+            "This app has requested scopes that have not been added to the app: "
+            + ", ".join(missing),
+        )
     if not state:
         return None, fail("invalid_request", "state is required")
     return client, None
@@ -350,7 +399,7 @@ async def post_authorize(request: web.Request) -> web.StreamResponse:
             client_id=client.client_id,
             redirect_uri=redirect_uri,
             account_id=account_id,
-            scope=" ".join(params["scope"].split()),
+            scope=store.granted(params["scope"]),
             expires_at=time.time() + CODE_TTL,
         )
     )
@@ -513,10 +562,48 @@ async def post_clients(request: web.Request) -> web.Response:
     name = body.get("name") or client_id
     if not isinstance(name, str):
         return _bad("name must be a string")
-    store_of(request).register(Client(client_id, secret, tuple(uris), name))
+    scopes = _scope_list(body.get("scopes", list(DEFAULT_ENABLED_SCOPES)))
+    if scopes is None:
+        return _bad("scopes must be a list of known scope names")
+    store_of(request).register(Client(client_id, secret, tuple(uris), name, scopes))
     return web.json_response(
-        {"client_id": client_id, "redirect_uris": uris, "name": name}, status=201
+        {"client_id": client_id, "redirect_uris": uris, "name": name, "scopes": sorted(scopes)},
+        status=201,
     )
+
+
+def _scope_list(value: object) -> frozenset[str] | None:
+    if not isinstance(value, list) or not all(isinstance(s, str) and scope_known(s) for s in value):
+        return None
+    return frozenset(value)
+
+
+async def post_client_scopes(request: web.Request) -> web.Response:
+    """``{"scopes": [...]}``: the scopes the client's app has enabled, until the next reset (as
+    if someone edited the app in the developer console)."""
+    store = store_of(request)
+    client_id = request.match_info["client_id"]
+    if client_id not in store.clients:
+        return web.json_response({"error": f"unknown client {client_id!r}"}, status=404)
+    body = await _json_object(request)
+    scopes = _scope_list(body.get("scopes")) if body is not None else None
+    if scopes is None:
+        return _bad('body must be {"scopes": [known scope names]}')
+    store.enabled_override[client_id] = scopes
+    return web.json_response({"client_id": client_id, "scopes": sorted(scopes)})
+
+
+async def post_withhold_scopes(request: web.Request) -> web.Response:
+    """``{"scopes": [...]}``: later consents grant what is asked less these, until the next reset:
+    the token of a session signed in before the app asked for them, or of a grant that did not
+    include them. The token answer's ``scope`` and ``accessible-resources`` say what was granted.
+    """
+    body = await _json_object(request)
+    scopes = _scope_list(body.get("scopes")) if body is not None else None
+    if scopes is None:
+        return _bad('body must be {"scopes": [known scope names]}')
+    store_of(request).withheld = scopes
+    return web.json_response({"withheld": sorted(scopes)})
 
 
 async def post_expire_tokens(request: web.Request) -> web.Response:
@@ -562,6 +649,8 @@ def setup(app: web.Application, store: OAuthStore) -> None:
     app.router.add_post("/authorize", post_authorize)
     app.router.add_post("/oauth/token", post_token)
     app.router.add_post("/_sandbox/clients", post_clients)
+    app.router.add_post("/_sandbox/clients/{client_id}/scopes", post_client_scopes)
+    app.router.add_post("/_sandbox/grants/withhold", post_withhold_scopes)
     app.router.add_post("/_sandbox/tokens/expire", post_expire_tokens)
     app.router.add_post("/_sandbox/tokens/revoke", post_revoke_tokens)
     app.router.add_post("/_sandbox/codes/expire", post_expire_codes)

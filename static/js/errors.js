@@ -1,8 +1,28 @@
 // Errors in words, with what to do, from the API's stable `code` (the registry in core/errors.py).
+import { csrfToken } from "./api.js";
 import { el, t } from "./dom.js";
+import { state } from "./state.js";
 
 const SIGN_IN = { href: "/login", label: "err_session_action" };
-const CONSENT = { href: "/login", label: "err_reauth_action" };
+
+// Re-consent is a new sign-in: a form POST to /login (CSRF-checked, as on the sign-in page; a
+// link would only GET the sign-in page, which sends a signed-in user back here). It names the
+// site, so that the new session starts on it, and comes back to this page.
+function consentForm() {
+  const token = el("input", { type: "hidden", name: "csrfmiddlewaretoken", value: csrfToken() });
+  const form = el(
+    "form",
+    { method: "post", action: "/login", className: "consent-form" },
+    token,
+    el("input", { type: "hidden", name: "next", value: window.location.pathname }),
+    state.site ? el("input", { type: "hidden", name: "cloud_id", value: state.site.cloud_id }) : null,
+    el("button", { type: "submit", className: "button button-primary", text: t("err_reauth_action") }),
+  );
+  form.addEventListener("submit", () => {
+    token.value = csrfToken();
+  });
+  return form;
+}
 
 // A service that says when to come back (Retry-After, or an error event's retry_after) is quoted.
 const unavailableTodo = (error) => (error.retryAfter ? t("err_unavailable_do_in", { seconds: error.retryAfter }) : t("err_unavailable_do"));
@@ -14,7 +34,11 @@ function describe(error) {
     case "session_expired":
       return { message: t("err_session"), todo: t("err_session_do"), link: SIGN_IN };
     case "atlassian_reauth_required":
-      return { message: t("err_reauth"), todo: t("err_reauth_do"), link: CONSENT };
+      return {
+        message: state.site ? t("err_reauth_site", { site: state.site.name }) : t("err_reauth"),
+        todo: t("err_reauth_do"),
+        action: consentForm(),
+      };
     case "site_forbidden":
       return { message: t("err_site"), todo: t("err_site_do") };
     case "issue_not_found":
@@ -62,7 +86,7 @@ function describe(error) {
 
 /** Shows `error` in `slot` (text only) and returns the one-line message for a live region. */
 export function showError(slot, error) {
-  const { message, todo, link, detail, detailLang } = describe(error);
+  const { message, todo, link, action, detail, detailLang } = describe(error);
   const box = el(
     "div",
     { className: "error-box", "data-code": error.code ?? "internal_error" },
@@ -70,6 +94,7 @@ export function showError(slot, error) {
     detail ? el("p", { className: "error-detail", lang: detailLang, text: detail }) : null,
     el("p", { className: "error-todo", text: todo }),
     link ? el("p", {}, el("a", { href: link.href, className: "button button-primary", text: t(link.label) })) : null,
+    action ?? null,
   );
   slot.replaceChildren(box);
   return t("err_announce", { message: `${message} ${todo}` });

@@ -35,6 +35,10 @@ function applyMe(me) {
     ),
   );
   $("site-form").hidden = !(me.sites ?? []).length;
+  // A site that needs a new consent (its grant died, or Jira refused its token a scope) says so
+  // at once, with the button, rather than at the first request that fails.
+  if (state.site?.needs_reauth) showError($("global-error"), { code: "atlassian_reauth_required" });
+  else clearError($("global-error"));
 }
 
 export async function loadMe() {

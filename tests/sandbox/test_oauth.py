@@ -387,3 +387,105 @@ def test_no_cookie_anywhere_in_the_flow(sandbox_url: str) -> None:
     ]
     for response in responses:
         assert "set-cookie" not in response.headers
+
+
+AGILE_SCOPES = [
+    "read:board-scope:jira-software",
+    "read:sprint:jira-software",
+    "read:project:jira",
+    "read:issue-details:jira",
+    "read:jql:jira",
+]
+ALL_SCOPES = " ".join(["read:jira-work", "read:jira-user", "offline_access", *AGILE_SCOPES])
+
+
+def test_a_scope_the_app_has_not_enabled_fails_the_authorization_with_invalid_scope(
+    sandbox_url: str,
+) -> None:
+    enabled = ["read:jira-work", "read:jira-user", "offline_access", *AGILE_SCOPES[:-1]]
+    set_scopes = httpx.post(
+        f"{sandbox_url}/_sandbox/clients/{DEMO_CLIENT}/scopes", json={"scopes": enabled}
+    )
+    assert set_scopes.status_code == 200
+
+    refused = _query(
+        httpx.get(f"{sandbox_url}/authorize", params=authorize_params(scope=ALL_SCOPES))
+    )
+    allowed = httpx.get(
+        f"{sandbox_url}/authorize", params=authorize_params(scope=" ".join(enabled))
+    )
+
+    assert refused["error"] == ["invalid_scope"]
+    assert refused["error_description"] == [
+        "This app has requested scopes that have not been added to the app: read:jql:jira"
+    ]
+    assert refused["state"] == ["st-123"]
+    assert allowed.status_code == 200
+    httpx.post(f"{sandbox_url}/_sandbox/reset").raise_for_status()
+    restored = httpx.get(f"{sandbox_url}/authorize", params=authorize_params(scope=ALL_SCOPES))
+    assert restored.status_code == 200
+
+
+def test_a_new_client_enables_jira_ais_scopes_unless_told_otherwise(sandbox_url: str) -> None:
+    default = httpx.post(
+        f"{sandbox_url}/_sandbox/clients",
+        json={
+            "client_id": "scopes-default",
+            "client_secret": "s",
+            "redirect_uris": [DEMO_REDIRECT],
+        },
+    )
+    classic_only = httpx.post(
+        f"{sandbox_url}/_sandbox/clients",
+        json={
+            "client_id": "scopes-classic",
+            "client_secret": "s",
+            "redirect_uris": [DEMO_REDIRECT],
+            "scopes": ["read:jira-work", "read:jira-user", "offline_access"],
+        },
+    )
+    bad = httpx.post(
+        f"{sandbox_url}/_sandbox/clients",
+        json={
+            "client_id": "x",
+            "client_secret": "s",
+            "redirect_uris": [DEMO_REDIRECT],
+            "scopes": ["fly"],
+        },
+    )
+
+    assert default.json()["scopes"] == sorted(ALL_SCOPES.split())
+    assert classic_only.status_code == 201
+    assert bad.status_code == 400
+    params = authorize_params(client_id="scopes-classic", scope=ALL_SCOPES)
+    assert _query(httpx.get(f"{sandbox_url}/authorize", params=params))["error"] == [
+        "invalid_scope"
+    ]
+
+
+def test_withheld_scopes_are_left_out_of_the_grant_and_of_accessible_resources(
+    sandbox_url: str,
+) -> None:
+    withheld = httpx.post(
+        f"{sandbox_url}/_sandbox/grants/withhold", json={"scopes": AGILE_SCOPES[:2]}
+    )
+    assert withheld.json() == {"withheld": sorted(AGILE_SCOPES[:2])}
+
+    tokens = tokens_for(sandbox_url, ALICE.account_id, scope=ALL_SCOPES)
+    resources = httpx.get(
+        f"{sandbox_url}/oauth/token/accessible-resources",
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    ).json()
+    boards = httpx.get(
+        f"{sandbox_url}/ex/jira/{ACME}/rest/agile/1.0/board",
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+
+    granted = ["read:jira-work", "read:jira-user", "offline_access", *AGILE_SCOPES[2:]]
+    assert tokens["scope"] == " ".join(granted)
+    assert resources[0]["scopes"] == [s for s in granted if s != "offline_access"]
+    assert boards.status_code == 401
+    assert boards.json() == {"code": 401, "message": "Unauthorized; scope does not match"}
+    assert JiraClient(sandbox_url, tokens["access_token"]).get("myself").status_code == 200
+    rotated = refresh(sandbox_url, tokens["refresh_token"]).json()
+    assert rotated["scope"] == tokens["scope"]

@@ -3,6 +3,7 @@ counters, and waits on them done by the sandbox itself (a long poll), never by p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -19,6 +20,18 @@ def _post(sandbox_url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
 def reset(sandbox_url: str) -> None:
     """Faults, counters, codes, tokens, budgets and the LLM's pace back to their start."""
     _post(sandbox_url, "/_sandbox/reset", {})
+
+
+def withhold_scopes(sandbox_url: str, scopes: Sequence[str]) -> None:
+    """Until the next reset, consents grant what is asked less ``scopes`` (e.g. the Jira
+    Software ones: a token from before the app asked for them); ``[]`` grants all again."""
+    _post(sandbox_url, "/_sandbox/grants/withhold", {"scopes": list(scopes)})
+
+
+def enable_scopes(sandbox_url: str, client_id: str, scopes: Sequence[str]) -> None:
+    """Until the next reset, the OAuth app ``client_id`` has only ``scopes`` enabled (its
+    console): a sign-in asking for another one fails with ``invalid_scope``."""
+    _post(sandbox_url, f"/_sandbox/clients/{client_id}/scopes", {"scopes": list(scopes)})
 
 
 def add_fault(sandbox_url: str, target: str, **spec: Any) -> int:
