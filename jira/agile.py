@@ -160,9 +160,8 @@ async def sprint_history_get(
     board = await client.board(board_id)
     if board.type != "scrum":
         raise _invalid("A kanban board has no sprints: a sprint report needs a scrum board.")
-    sprints, field_map, statuses = await gather_first_error(
-        client.board_sprints(board_id),
-        _field_map(ctx, client, cache),
+    (sprints, field_map), statuses = await gather_first_error(
+        gather_first_error(client.board_sprints(board_id), _field_map(ctx, client, cache)),
         _statuses(client, cache, refresh),
     )
     sprint = next((s for s in sprints if s.id == sprint_id), None)
@@ -195,7 +194,7 @@ async def sprint_history_get(
         truncated = truncated or more
         for issue in found:
             issues.setdefault(issue.issue.key, issue)
-    projects = sorted({board.project_key} - {None} | {_project_of(k) for k in issues})
+    projects = sorted({_project_of(k) for k in issues} | {board.project_key or ""} - {""})
     starts = [s.start_date for s in covered if s.start_date is not None]
     since = (min(starts) - dt.timedelta(days=1)).date().isoformat()
     if projects:

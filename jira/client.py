@@ -61,12 +61,12 @@ from jira.normalize import (
     agile_issue_from_json,
     board_from_json,
     change_history_from_json,
-    sprint_from_json,
     comment_from_json,
     embedded_comments,
     issue_from_json,
     myself_from_json,
     project_from_json,
+    sprint_from_json,
 )
 
 logger = logging.getLogger(__name__)

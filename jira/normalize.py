@@ -90,9 +90,7 @@ class FieldMap:
                 by_name.setdefault(str(field.get("name", "")).casefold(), fid)
         if story_points is None:
             story_points = next((by_name[n] for n in STORY_POINTS_NAMES if n in by_name), None)
-        return cls(
-            story_points=story_points, sprint=sprint, epic_link=epic_link, flagged=flagged
-        )
+        return cls(story_points=story_points, sprint=sprint, epic_link=epic_link, flagged=flagged)
 
     def issue_fields(self) -> list[str]:
         extra = [f for f in (self.story_points, self.sprint, self.epic_link) if f]
@@ -285,9 +283,7 @@ def agile_issue_from_json(raw: dict[str, Any], *, site_url: str, field_map: Fiel
         id=str(raw.get("id", "")),
         issue=issue_from_json(raw, site_url=site_url, field_map=field_map),
         sprint_ids=[
-            s["id"]
-            for s in sprints or []
-            if isinstance(s, dict) and isinstance(s.get("id"), int) and not isinstance(s["id"], bool)
+            s["id"] for s in sprints or [] if isinstance(s, dict) and type(s.get("id")) is int
         ],
         flagged=bool(flagged),
         blocked_by=_blocked_by(fields.get("issuelinks")),
@@ -315,4 +311,6 @@ def change_history_from_json(raw: dict[str, Any]) -> ChangeHistory:
         for item in raw.get("items") or []
         if isinstance(item, dict)
     ]
-    return ChangeHistory(id=str(raw.get("id", "")), created=_timestamp(raw.get("created")), items=items)
+    return ChangeHistory(
+        id=str(raw.get("id", "")), created=_timestamp(raw.get("created")), items=items
+    )

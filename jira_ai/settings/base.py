@@ -142,7 +142,17 @@ ATLASSIAN_CLIENT_SECRET = ENV.ATLASSIAN_CLIENT_SECRET
 ATLASSIAN_REDIRECT_URI = ENV.ATLASSIAN_REDIRECT_URI
 ATLASSIAN_AUTH_URL = ENV.ATLASSIAN_AUTH_URL
 ATLASSIAN_API_URL = ENV.ATLASSIAN_API_URL
-ATLASSIAN_SCOPES = ["read:jira-work", "read:jira-user", "offline_access"]
+ATLASSIAN_SCOPES = [
+    "read:jira-work",
+    "read:jira-user",
+    "offline_access",
+    # Jira Software (boards and sprints): classic scopes do not cover /rest/agile/1.0.
+    "read:board-scope:jira-software",
+    "read:sprint:jira-software",
+    "read:project:jira",
+    "read:issue-details:jira",
+    "read:jql:jira",
+]
 
 # --- Sign-in (social-auth-app-django; the backend and pipeline are in accounts/) --------------
 AUTHENTICATION_BACKENDS = [

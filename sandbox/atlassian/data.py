@@ -1141,7 +1141,7 @@ class Dataset:
         )
 
     def _build_blockers(self) -> BlockerScenario:
-        """"Is blocked by" links and the Flagged field on PAY Sprint 20 and 21 (the workflow has
+        """ "Is blocked by" links and the Flagged field on PAY Sprint 20 and 21 (the workflow has
         no Blocked status, so there is no blocked-status seed).
 
         In Sprint 20, the first carried-over issue is blocked by a PAY issue not Done (so it
