@@ -531,10 +531,14 @@ class JiraClient:
     # -- Jira Software (Agile REST API 1.0) and changelogs --
 
     async def boards(
-        self, *, project_key: str | None = None, board_type: str | None = None
+        self,
+        *,
+        project_key: str | None = None,
+        board_type: str | None = None,
+        page_size: int = AGILE_PAGE_SIZE,
     ) -> list[Board]:
         """Every board the user can see (``isLast`` paging), optionally of one project/type."""
-        params: dict[str, Any] = {"maxResults": AGILE_PAGE_SIZE}
+        params: dict[str, Any] = {"maxResults": page_size}
         if project_key:
             params["projectKeyOrId"] = project_key
         if board_type:
@@ -552,10 +556,12 @@ class JiraClient:
             raise JiraBadResponse()
         return board_from_json(data)
 
-    async def board_sprints(self, board_id: int, *, states: Iterable[str] = ()) -> list[Sprint]:
+    async def board_sprints(
+        self, board_id: int, *, states: Iterable[str] = (), page_size: int = AGILE_PAGE_SIZE
+    ) -> list[Sprint]:
         """A board's sprints in Jira's order (``isLast`` paging, no total). A board without
         sprints (kanban) answers 400 "The board does not support sprints": none, for us."""
-        params: dict[str, Any] = {"maxResults": AGILE_PAGE_SIZE}
+        params: dict[str, Any] = {"maxResults": page_size}
         if states:
             params["state"] = ",".join(states)
         values = await self._agile_pages(
@@ -606,6 +612,7 @@ class JiraClient:
         *,
         field_map: FieldMap,
         limit: int,
+        page_size: int = AGILE_PAGE_SIZE,
         on_page: Callable[[int], None] | None = None,
     ) -> tuple[list[AgileIssue], bool]:
         """The sprint's *current* members (up to ``limit``) and whether more were left:
@@ -618,7 +625,7 @@ class JiraClient:
                 "sprint_issues",
                 "GET",
                 f"sprint/{sprint_id}/issue",
-                params={"startAt": start, "maxResults": AGILE_PAGE_SIZE, "fields": fields},
+                params={"startAt": start, "maxResults": page_size, "fields": fields},
                 api=AGILE,
                 not_found=SprintNotFound,
             )
@@ -677,6 +684,7 @@ class JiraClient:
         issue_ids: Iterable[str],
         *,
         field_ids: Iterable[str],
+        page_size: int = 1000,
         on_page: Callable[[int], None] | None = None,
     ) -> dict[str, list[ChangeHistory]]:
         """The changelogs of many issues, restricted to ``field_ids`` (at most 10), by issue id,
@@ -692,7 +700,7 @@ class JiraClient:
             body: dict[str, Any] = {
                 "issueIdsOrKeys": ids[chunk : chunk + BULK_CHANGELOG_ISSUES],
                 "fieldIds": fields,
-                "maxResults": 1000,
+                "maxResults": page_size,
             }
             while True:
                 data = await self._request("changelogs", "POST", "changelog/bulkfetch", body=body)
