@@ -11,8 +11,10 @@ JQL date is read in the user's time zone. Their Sprint, story points, status and
 changelogs are then bulk-fetched (``changelog/bulkfetch``, 1,000 ids and 10 fields a call).
 
 **Bounds.** At most ``MAX_SPRINT_MEMBERS`` current members per sprint and ``MAX_CANDIDATES``
-issues from the search (then ``truncated`` is set and logged): beyond that a report would be
-incomplete, and a sprint of more than a thousand issues is not one a team reviews.
+(5,000, the contract's ``MAX_REPORT_ISSUES``) issues from the search; beyond that ``truncated``
+is set and logged, and the facts may miss an issue that left the sprint. The window grows with
+the velocity's oldest sprint (about ten weeks for two-week sprints), so a busy project costs a
+few search pages and one bulk changelog call per 1,000 candidates.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from jira.services import _cache, _field_map, _ttl, jira_client_for
 logger = logging.getLogger(__name__)
 
 MAX_SPRINT_MEMBERS = 1000
-MAX_CANDIDATES = 1000
+MAX_CANDIDATES = 5000  # the contract's MAX_REPORT_ISSUES
 VELOCITY_SPRINTS = 5
 STATUS_TTL_SECONDS = 3600
 
