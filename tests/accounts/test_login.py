@@ -37,7 +37,15 @@ async def test_login_lists_both_sites_of_alice_and_the_current_one(
     assert [s["cloud_id"] for s in body["sites"]] == [ACME.cloud_id, GLOBEX.cloud_id]
     assert [s["url"] for s in body["sites"]] == [ACME.url, GLOBEX.url]
     assert all(s["needs_reauth"] is False for s in body["sites"])
-    assert body["sites"][0]["scopes"] == ["read:jira-user", "read:jira-work"]
+    assert body["sites"][0]["scopes"] == [
+        "read:board-scope:jira-software",
+        "read:issue-details:jira",
+        "read:jira-user",
+        "read:jira-work",
+        "read:jql:jira",
+        "read:project:jira",
+        "read:sprint:jira-software",
+    ]
 
     chosen = await client.put("/me/site", json={"cloud_id": GLOBEX.cloud_id})
     assert chosen.status_code == 200
@@ -76,7 +84,11 @@ async def test_authorize_request_carries_audience_prompt_scopes_and_exact_redire
     assert dance.authorize_url.startswith(sandbox_url + "/authorize?")
     assert query["audience"] == "api.atlassian.com"
     assert query["prompt"] == "consent"
-    assert query["scope"] == "read:jira-work read:jira-user offline_access"
+    # Classic scopes do not cover Jira Software's /rest/agile/1.0: its scopes are asked too.
+    assert query["scope"] == (
+        "read:jira-work read:jira-user offline_access read:board-scope:jira-software "
+        "read:sprint:jira-software read:project:jira read:issue-details:jira read:jql:jira"
+    )
     assert query["redirect_uri"] == api_server.url + "/oauth/callback"
     assert query["response_type"] == "code"
     assert len(query["state"]) == 32
