@@ -17,6 +17,7 @@ from jira.errors import BoardNotFound, SprintNotFound
 from sandbox.atlassian.data import CHLOE
 from tests.support.agile import DATA, Expected, agile_context, expected_facts, order
 from tests.support.ids import ALICE, GLOBEX
+from tests.support.sandbox import jira_routes
 
 
 @pytest.fixture(autouse=True)
@@ -264,3 +265,39 @@ async def test_unknown_board_and_sprint_are_404(sandbox_url: str) -> None:
 
     assert (board.value.status, board.value.code) == (404, "board_not_found")
     assert (sprint.value.status, sprint.value.code) == (404, "sprint_not_found")
+
+
+async def test_progress_is_told_after_each_read_and_the_cache_answers_again(
+    sandbox_url: str,
+) -> None:
+    ctx = agile_context(sandbox_url, ALICE)
+    seen: list[tuple[int, int]] = []
+    members = "GET /ex/jira/{cloudId}/rest/agile/1.0/sprint/{sprintId}/issue"
+
+    first = await sprint_report_request(
+        ctx=ctx,
+        board_id=PAY_BOARD,
+        sprint_id=SCENARIO.sprint.id,
+        language="en",
+        on_fetch=lambda done, total: seen.append((done, total)),
+    )
+    reads = jira_routes(sandbox_url)[members]
+    told = len(seen)
+    again = await sprint_report_request(
+        ctx=ctx,
+        board_id=PAY_BOARD,
+        sprint_id=SCENARIO.sprint.id,
+        language="en",
+        on_fetch=lambda done, total: seen.append((done, total)),
+    )
+    cached_reads = jira_routes(sandbox_url)[members]
+    await sprint_report_request(
+        ctx=ctx, board_id=PAY_BOARD, sprint_id=SCENARIO.sprint.id, language="en", refresh=True
+    )
+
+    # one read of members per sprint (this one and the 4 closed before it), the search, the
+    # changelogs
+    assert seen == [(n, 7) for n in range(1, 8)]
+    assert again.facts == first.facts
+    assert (cached_reads, len(seen)) == (reads, told)
+    assert jira_routes(sandbox_url)[members] == reads + 5
