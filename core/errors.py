@@ -27,6 +27,8 @@ class ErrorCode(StrEnum):
     CSRF_FAILED = "csrf_failed"
     SITE_FORBIDDEN = "site_forbidden"
     ISSUE_NOT_FOUND = "issue_not_found"
+    BOARD_NOT_FOUND = "board_not_found"
+    SPRINT_NOT_FOUND = "sprint_not_found"
     INVALID_INPUT = "invalid_input"
     INVALID_JQL = "invalid_jql"
     BODY_TOO_LARGE = "body_too_large"

@@ -13,8 +13,16 @@ from pydantic import Field
 from accounts.auth import SessionAuth
 from accounts.context import UserContext
 from accounts.errors import NotAuthenticated
-from jira import services
-from jira.models import IssueWithComments, ProjectList, ProjectOverview, SearchResult
+from ai_service.contract.schemas import ErrorOut
+from jira import agile, services
+from jira.models import (
+    BoardList,
+    IssueWithComments,
+    ProjectList,
+    ProjectOverview,
+    SearchResult,
+    SprintList,
+)
 
 router = Router(tags=["jira"], auth=SessionAuth())
 
@@ -70,4 +78,31 @@ async def issue_get(
         key=key,
         comments_limit=params.comments_limit,
         refresh=params.refresh,
+    )
+
+
+# Every status a Jira Software read answers (OpenAPI): Jira's failures are 502/503/504, a token
+# without the Agile scopes 401 (atlassian_reauth_required).
+_JIRA_ERRORS = {401: ErrorOut, 403: ErrorOut, 502: ErrorOut, 503: ErrorOut, 504: ErrorOut}
+
+
+@router.get(
+    "/boards",
+    response={200: BoardList, **_JIRA_ERRORS, 422: ErrorOut},
+    summary="Jira Software boards of the current site",
+)
+async def boards_get(request: HttpRequest, params: Query[Refresh]) -> BoardList:
+    return await agile.boards_list(ctx=_ctx(request), refresh=params.refresh)
+
+
+@router.get(
+    "/boards/{board_id}/sprints",
+    response={200: SprintList, **_JIRA_ERRORS, 404: ErrorOut, 422: ErrorOut},
+    summary="A board's sprints: active first, then closed newest first, then future",
+)
+async def board_sprints_get(
+    request: HttpRequest, board_id: int, params: Query[Refresh]
+) -> SprintList:
+    return await agile.board_sprints_list(
+        ctx=_ctx(request), board_id=board_id, refresh=params.refresh
     )

@@ -31,6 +31,7 @@ from jira import wire
 from jira.adf import clean_text
 from jira.breaker import Breaker
 from jira.errors import (
+    BoardNotFound,
     InvalidJql,
     IssueNotFound,
     JiraBadResponse,
@@ -41,16 +42,32 @@ from jira.errors import (
     JiraScopeRefused,
     JiraTimeout,
     JiraUnavailable,
+    SprintNotFound,
 )
 from jira.metrics import LATENCY, RATE_LIMITED, REQUESTS, RETRY_WAIT
-from jira.models import Comment, CommentPage, Issue, Myself, Project
+from jira.models import (
+    AgileIssue,
+    Board,
+    ChangeHistory,
+    Comment,
+    CommentPage,
+    Issue,
+    Myself,
+    Project,
+    Sprint,
+)
 from jira.normalize import (
     FieldMap,
+    agile_issue_fields,
+    agile_issue_from_json,
+    board_from_json,
+    change_history_from_json,
     comment_from_json,
     embedded_comments,
     issue_from_json,
     myself_from_json,
     project_from_json,
+    sprint_from_json,
 )
 
 logger = logging.getLogger(__name__)
@@ -60,6 +77,10 @@ MAX_ERROR_ATTEMPTS = 2
 COMMENTS_PAGE_SIZE = 100  # the comment endpoint's own maximum
 PROJECTS_PAGE_SIZE = 100  # project/search silently caps maxResults at 100
 MAX_JIRA_MESSAGE_CHARS = 300
+AGILE = "agile/1.0"
+AGILE_PAGE_SIZE = 50  # the Agile API's own maximum (boards, sprints, a sprint's issues)
+BULK_CHANGELOG_ISSUES = 1000  # changelog/bulkfetch: at most 1,000 issues and 10 fields a call
+BULK_CHANGELOG_FIELDS = 10
 
 
 class TokenProvider(Protocol):
@@ -221,10 +242,15 @@ class JiraClient:
         params: dict[str, Any] | None = None,
         body: Any = None,
         not_found: type[JiraError] = JiraUnavailable,
+        api: str = "api/3",
+        none_on: int | None = None,
     ) -> Any:
-        # A path from the site's root (``/rest/agile/1.0/board``), else one of REST v3.
+        """One call, retried as the module says. ``api`` is the REST API under ``/rest/``
+        (``agile/1.0`` for Jira Software); a ``none_on`` status is an expected answer, returned
+        as None (a kanban board's 400 to "its sprints")."""
+        # A path from the site's root (``/rest/agile/1.0/board``), else one of ``api``.
         site = f"{self.config.api_url}/ex/jira/{self.cloud_id}"
-        url = site + path if path.startswith("/rest/") else f"{site}/rest/api/3/{path}"
+        url = site + path if path.startswith("/rest/") else f"{site}/rest/{api}/{path}"
         token = await self._access_token()
         refreshed = False
         rate_limited = 0
@@ -296,6 +322,8 @@ class JiraClient:
                 raise JiraUnavailable()
             if self.breaker:
                 await self.breaker.success(self.cloud_id, dirty)
+            if status == none_on:
+                return None
             if status >= 400:
                 raise self._client_error(operation, status, response, not_found)
             if status != 200 and status != 204:
@@ -525,3 +553,213 @@ class JiraClient:
             exhausted = isinstance(total, int) and start >= total
             if data.get("isLast", True) or not values or exhausted:
                 return projects
+
+    # -- Jira Software (Agile REST API 1.0) and changelogs --
+
+    async def boards(
+        self,
+        *,
+        project_key: str | None = None,
+        board_type: str | None = None,
+        page_size: int = AGILE_PAGE_SIZE,
+    ) -> list[Board]:
+        """Every board the user can see (``isLast`` paging), optionally of one project/type."""
+        params: dict[str, Any] = {"maxResults": page_size}
+        if project_key:
+            params["projectKeyOrId"] = project_key
+        if board_type:
+            params["type"] = board_type
+        return [
+            board_from_json(raw)
+            for raw in await self._agile_pages("boards", "board", params, BoardNotFound)
+        ]
+
+    async def board(self, board_id: int) -> Board:
+        data = await self._request(
+            "board", "GET", f"board/{board_id}", api=AGILE, not_found=BoardNotFound
+        )
+        if not isinstance(data, dict):
+            raise JiraBadResponse()
+        return board_from_json(data)
+
+    async def board_sprints(
+        self, board_id: int, *, states: Iterable[str] = (), page_size: int = AGILE_PAGE_SIZE
+    ) -> list[Sprint]:
+        """A board's sprints in Jira's order (``isLast`` paging, no total). A board without
+        sprints (kanban) answers 400 "The board does not support sprints": none, for us."""
+        params: dict[str, Any] = {"maxResults": page_size}
+        if states:
+            params["state"] = ",".join(states)
+        values = await self._agile_pages(
+            "board_sprints", f"board/{board_id}/sprint", params, BoardNotFound, none_on=400
+        )
+        return [sprint_from_json(raw) for raw in values]
+
+    async def _agile_pages(
+        self,
+        operation: str,
+        path: str,
+        params: dict[str, Any],
+        not_found: type[JiraError],
+        *,
+        none_on: int | None = None,
+    ) -> list[dict[str, Any]]:
+        values: list[dict[str, Any]] = []
+        while True:
+            data = await self._request(
+                operation,
+                "GET",
+                path,
+                params={**params, "startAt": len(values)},
+                api=AGILE,
+                not_found=not_found,
+                none_on=none_on,
+            )
+            if data is None:
+                return []
+            page = data.get("values") if isinstance(data, dict) else None
+            if not isinstance(page, list):
+                raise JiraBadResponse()
+            values.extend(v for v in page if isinstance(v, dict))
+            if data.get("isLast", True) or not page:
+                return values
+
+    async def sprint(self, sprint_id: int) -> Sprint:
+        data = await self._request(
+            "sprint", "GET", f"sprint/{sprint_id}", api=AGILE, not_found=SprintNotFound
+        )
+        if not isinstance(data, dict):
+            raise JiraBadResponse()
+        return sprint_from_json(data)
+
+    async def sprint_issues(
+        self,
+        sprint_id: int,
+        *,
+        field_map: FieldMap,
+        limit: int,
+        page_size: int = AGILE_PAGE_SIZE,
+        on_page: Callable[[int], None] | None = None,
+    ) -> tuple[list[AgileIssue], bool]:
+        """The sprint's *current* members (up to ``limit``) and whether more were left:
+        ``startAt`` paging with ``total``, stepping by the page size Jira granted."""
+        fields = ",".join(agile_issue_fields(field_map))
+        issues: dict[str, AgileIssue] = {}
+        start = 0
+        while True:
+            data = await self._request(
+                "sprint_issues",
+                "GET",
+                f"sprint/{sprint_id}/issue",
+                params={"startAt": start, "maxResults": page_size, "fields": fields},
+                api=AGILE,
+                not_found=SprintNotFound,
+            )
+            page = data.get("issues") if isinstance(data, dict) else None
+            if not isinstance(page, list):
+                raise JiraBadResponse()
+            for raw in page:
+                if isinstance(raw, dict) and isinstance(raw.get("key"), str):
+                    issue = agile_issue_from_json(raw, site_url=self.site_url, field_map=field_map)
+                    issues.setdefault(issue.issue.key, issue)
+            start += len(page)
+            total = data.get("total")
+            if on_page is not None:
+                on_page(len(issues))
+            if not page or not isinstance(total, int) or start >= total:
+                return list(issues.values())[:limit], len(issues) > limit
+            if len(issues) >= limit:
+                return list(issues.values())[:limit], True
+
+    async def agile_search(
+        self,
+        jql: str,
+        *,
+        field_map: FieldMap,
+        limit: int,
+        on_page: Callable[[int], None] | None = None,
+    ) -> tuple[list[AgileIssue], bool]:
+        """Like :meth:`search`, with the fields a sprint report needs (ids, Flagged, links)."""
+        issues: dict[str, AgileIssue] = {}
+        token: str | None = None
+        fields = agile_issue_fields(field_map)
+        while True:
+            request: dict[str, Any] = {
+                "jql": jql,
+                "maxResults": max(1, min(limit - len(issues), self.config.page_size)),
+                "fields": fields,
+            }
+            if token:
+                request["nextPageToken"] = token
+            data = await self._request("search", "POST", "search/jql", body=request)
+            if not isinstance(data, dict) or not isinstance(data.get("issues"), list):
+                raise JiraBadResponse()
+            for raw in data["issues"]:
+                if isinstance(raw, dict) and isinstance(raw.get("key"), str):
+                    issue = agile_issue_from_json(raw, site_url=self.site_url, field_map=field_map)
+                    issues.setdefault(issue.issue.key, issue)
+            if on_page is not None:
+                on_page(len(issues))
+            token = data.get("nextPageToken")
+            last = bool(data.get("isLast")) or not token or not data["issues"]
+            if last or len(issues) >= limit:
+                return list(issues.values())[:limit], not last or len(issues) > limit
+
+    async def changelogs(
+        self,
+        issue_ids: Iterable[str],
+        *,
+        field_ids: Iterable[str],
+        page_size: int = 1000,
+        on_page: Callable[[int], None] | None = None,
+    ) -> dict[str, list[ChangeHistory]]:
+        """The changelogs of many issues, restricted to ``field_ids`` (at most 10), by issue id,
+        oldest first: ``POST changelog/bulkfetch`` by 1,000 ids, following ``nextPageToken``.
+        ``on_page(histories)`` is told the number of histories read so far after each page."""
+        ids = list(dict.fromkeys(issue_ids))
+        fields = list(dict.fromkeys(field_ids))
+        if len(fields) > BULK_CHANGELOG_FIELDS:
+            raise ValueError("changelog/bulkfetch filters by at most 10 fields")
+        out: dict[str, list[ChangeHistory]] = {i: [] for i in ids}
+        read = 0
+        for chunk in range(0, len(ids), BULK_CHANGELOG_ISSUES):
+            body: dict[str, Any] = {
+                "issueIdsOrKeys": ids[chunk : chunk + BULK_CHANGELOG_ISSUES],
+                "fieldIds": fields,
+                "maxResults": page_size,
+            }
+            while True:
+                data = await self._request("changelogs", "POST", "changelog/bulkfetch", body=body)
+                logs = data.get("issueChangeLogs") if isinstance(data, dict) else None
+                if not isinstance(logs, list):
+                    raise JiraBadResponse()
+                for log in logs:
+                    if not isinstance(log, dict):
+                        continue
+                    histories = out.setdefault(str(log.get("issueId", "")), [])
+                    for raw in log.get("changeHistories") or []:
+                        if isinstance(raw, dict):
+                            histories.append(change_history_from_json(raw))
+                            read += 1
+                if on_page is not None:
+                    on_page(read)
+                token = data.get("nextPageToken")
+                if not isinstance(token, str) or not token or not logs:
+                    break
+                body = {**body, "nextPageToken": token}
+        for histories in out.values():
+            histories.sort(key=lambda h: (h.created, h.id))
+        return out
+
+    async def status_categories(self) -> dict[str, str]:
+        """Every status of the site, id -> status category key (``GET status``): a changelog
+        names statuses by id, and "Done at completion" needs their category."""
+        data = await self._request("statuses", "GET", "status")
+        if not isinstance(data, list):
+            raise JiraBadResponse()
+        out: dict[str, str] = {}
+        for raw in data:
+            if isinstance(raw, dict) and raw.get("id") is not None:
+                category = (raw.get("statusCategory") or {}).get("key")
+                out[str(raw["id"])] = str(category or "")
+        return out

@@ -46,6 +46,18 @@ class ProjectNotFound(JiraError):
     detail = "Project does not exist or you do not have permission to see it."
 
 
+class BoardNotFound(JiraError):
+    status = 404
+    code = ErrorCode.BOARD_NOT_FOUND
+    detail = "Board does not exist or you do not have permission to see it."
+
+
+class SprintNotFound(JiraError):
+    status = 404
+    code = ErrorCode.SPRINT_NOT_FOUND
+    detail = "Sprint does not exist or you do not have permission to see it."
+
+
 class JiraForbidden(JiraError):
     status = 403
     code = ErrorCode.SITE_FORBIDDEN

@@ -109,3 +109,68 @@ class SearchWithComments(_Model):
     total: int
     truncated: bool
     comments: dict[str, CommentPage]
+
+
+# --- Jira Software (boards and sprints) -------------------------------------------------------
+
+
+class Board(_Model):
+    id: int
+    name: str
+    type: str = Field(description="scrum or kanban (Jira's `simple` boards read as kanban)")
+    project_key: str | None = Field(description="the board's location project, when it has one")
+
+
+class BoardList(_Model):
+    boards: list[Board]
+
+
+class Sprint(_Model):
+    id: int
+    name: str
+    state: str = Field(description="active, future or closed")
+    start_date: dt.datetime | None
+    end_date: dt.datetime | None
+    complete_date: dt.datetime | None
+    goal: str
+
+
+class SprintList(_Model):
+    """A board's sprints: the active one(s) first, then the closed newest first, then the future
+    ones in Jira's order (the order of the board's backlog)."""
+
+    sprints: list[Sprint]
+
+
+class IssueLink(_Model):
+    """An "is blocked by" link (link type ``Blocks``, this issue on the inward side)."""
+
+    key: str
+    status_category: str
+
+
+class ChangeItem(_Model):
+    """One field change of a changelog history: Jira's ``from``/``to`` ids and their strings."""
+
+    field_id: str
+    from_id: str | None
+    from_string: str | None
+    to_id: str | None
+    to_string: str | None
+
+
+class ChangeHistory(_Model):
+    id: str
+    created: dt.datetime
+    items: list[ChangeItem]
+
+
+class AgileIssue(_Model):
+    """An issue as a sprint report reads it: the normalized issue plus what only the report uses
+    (Jira's numeric id, the bulk changelog's key; the Flagged field; "is blocked by" links)."""
+
+    id: str
+    issue: Issue
+    sprint_ids: list[int] = Field(description="the Sprint field's sprints, now")
+    flagged: bool
+    blocked_by: list[IssueLink]

@@ -11,7 +11,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from jira.adf import adf_field_text, clean_text
-from jira.models import Comment, CommentPage, Issue, IssueRef, Myself, Project
+from jira.models import (
+    AgileIssue,
+    Board,
+    ChangeHistory,
+    ChangeItem,
+    Comment,
+    CommentPage,
+    Issue,
+    IssueLink,
+    IssueRef,
+    Myself,
+    Project,
+    Sprint,
+)
 
 STORY_POINTS_CUSTOM_TYPES = (
     "com.pyxis.greenhopper.jira:jsw-story-points",  # "Story point estimate" (team-managed)
@@ -19,6 +32,7 @@ STORY_POINTS_CUSTOM_TYPES = (
 STORY_POINTS_NAMES = ("story point estimate", "story points", "points d'histoire")
 SPRINT_CUSTOM_TYPE = "com.pyxis.greenhopper.jira:gh-sprint"
 EPIC_LINK_CUSTOM_TYPE = "com.pyxis.greenhopper.jira:gh-epic-link"
+FLAGGED_CUSTOM_TYPE = "com.atlassian.jira.plugin.system.customfieldtypes:multicheckboxes"
 
 BASE_FIELDS = (
     "summary",
@@ -44,10 +58,13 @@ class FieldMap:
     story_points: str | None = None
     sprint: str | None = None
     epic_link: str | None = None
+    # Jira Software's "Flagged" checkbox (an "Impediment" option when set); only sprint reports
+    # ask for it, so it is not in :meth:`issue_fields`.
+    flagged: str | None = None
 
     @classmethod
     def from_fields(cls, fields: Any) -> FieldMap:
-        story_points = sprint = epic_link = None
+        story_points = sprint = epic_link = flagged = None
         by_name: dict[str, str] = {}
         for field in fields if isinstance(fields, list) else []:
             if not isinstance(field, dict) or not field.get("custom"):
@@ -63,11 +80,17 @@ class FieldMap:
                 sprint = fid
             elif custom == EPIC_LINK_CUSTOM_TYPE and epic_link is None:
                 epic_link = fid
+            elif (
+                custom == FLAGGED_CUSTOM_TYPE
+                and flagged is None
+                and str(field.get("name", "")).casefold() == "flagged"
+            ):
+                flagged = fid
             if schema.get("type") == "number":
                 by_name.setdefault(str(field.get("name", "")).casefold(), fid)
         if story_points is None:
             story_points = next((by_name[n] for n in STORY_POINTS_NAMES if n in by_name), None)
-        return cls(story_points=story_points, sprint=sprint, epic_link=epic_link)
+        return cls(story_points=story_points, sprint=sprint, epic_link=epic_link, flagged=flagged)
 
     def issue_fields(self) -> list[str]:
         extra = [f for f in (self.story_points, self.sprint, self.epic_link) if f]
@@ -195,4 +218,99 @@ def myself_from_json(raw: dict[str, Any]) -> Myself:
         display_name=clean_text(str(raw.get("displayName") or "")),
         email=raw.get("emailAddress") if isinstance(raw.get("emailAddress"), str) else None,
         time_zone=raw.get("timeZone") if isinstance(raw.get("timeZone"), str) else None,
+    )
+
+
+# --- Jira Software -------------------------------------------------------------------------
+
+BLOCKS_LINK_TYPE = "blocks"  # the link type named "Blocks": inward "is blocked by"
+
+
+def board_from_json(raw: dict[str, Any]) -> Board:
+    location = raw.get("location") if isinstance(raw.get("location"), dict) else {}
+    project_key = location.get("projectKey") if isinstance(location, dict) else None
+    return Board(
+        id=int(raw.get("id") or 0),
+        name=clean_text(str(raw.get("name") or "")),
+        # Jira's third type, `simple` (team-managed without sprints enabled), has no sprints.
+        type="scrum" if raw.get("type") == "scrum" else "kanban",
+        project_key=project_key if isinstance(project_key, str) else None,
+    )
+
+
+def _optional_timestamp(value: Any) -> dt.datetime | None:
+    return _timestamp(value) if isinstance(value, str) and value else None
+
+
+def sprint_from_json(raw: dict[str, Any]) -> Sprint:
+    state = raw.get("state")
+    return Sprint(
+        id=int(raw.get("id") or 0),
+        name=clean_text(str(raw.get("name") or "")),
+        state=state if state in ("active", "future", "closed") else "future",
+        start_date=_optional_timestamp(raw.get("startDate")),
+        end_date=_optional_timestamp(raw.get("endDate")),
+        complete_date=_optional_timestamp(raw.get("completeDate")),
+        goal=clean_text(str(raw.get("goal") or "")),
+    )
+
+
+def _blocked_by(links: Any) -> list[IssueLink]:
+    """The issues this one "is blocked by": links of type Blocks carrying ``inwardIssue`` (on an
+    issue's links, Jira puts the other issue under ``inwardIssue`` when the relation reads with
+    the type's inward phrase, "this issue *is blocked by* that one")."""
+    out: list[IssueLink] = []
+    for link in links if isinstance(links, list) else []:
+        if not isinstance(link, dict):
+            continue
+        kind = link.get("type") or {}
+        if str(kind.get("name", "")).casefold() != BLOCKS_LINK_TYPE:
+            continue
+        other = link.get("inwardIssue")
+        if not isinstance(other, dict) or not isinstance(other.get("key"), str):
+            continue
+        status = (other.get("fields") or {}).get("status") or {}
+        category = (status.get("statusCategory") or {}).get("key")
+        out.append(IssueLink(key=other["key"], status_category=str(category or "")))
+    return out
+
+
+def agile_issue_from_json(raw: dict[str, Any], *, site_url: str, field_map: FieldMap) -> AgileIssue:
+    fields = raw.get("fields") or {}
+    flagged = fields.get(field_map.flagged) if field_map.flagged else None
+    sprints = fields.get(field_map.sprint) if field_map.sprint else None
+    return AgileIssue(
+        id=str(raw.get("id", "")),
+        issue=issue_from_json(raw, site_url=site_url, field_map=field_map),
+        sprint_ids=[
+            s["id"] for s in sprints or [] if isinstance(s, dict) and type(s.get("id")) is int
+        ],
+        flagged=bool(flagged),
+        blocked_by=_blocked_by(fields.get("issuelinks")),
+    )
+
+
+def agile_issue_fields(field_map: FieldMap) -> list[str]:
+    extra = [f for f in (field_map.flagged,) if f]
+    return [*field_map.issue_fields(), "issuelinks", *extra]
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def change_history_from_json(raw: dict[str, Any]) -> ChangeHistory:
+    items = [
+        ChangeItem(
+            field_id=str(item.get("fieldId") or item.get("field") or ""),
+            from_id=_text_or_none(item.get("from")),
+            from_string=_text_or_none(item.get("fromString")),
+            to_id=_text_or_none(item.get("to")),
+            to_string=_text_or_none(item.get("toString")),
+        )
+        for item in raw.get("items") or []
+        if isinstance(item, dict)
+    ]
+    return ChangeHistory(
+        id=str(raw.get("id", "")), created=_timestamp(raw.get("created")), items=items
     )

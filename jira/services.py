@@ -58,6 +58,7 @@ class _CachedFieldMap(BaseModel):
     story_points: str | None
     sprint: str | None
     epic_link: str | None
+    flagged: str | None = None
 
 
 class _CachedIssue(BaseModel):

@@ -304,6 +304,7 @@ class Renderer:
                 else None
             ),
         }
+        fields["issuelinks"] = self.issue_links(base, issue)
         if issue.parent:
             parent = dataset.issues[issue.parent]
             fields["parent"] = {
@@ -323,6 +324,39 @@ class Renderer:
                 },
             }
         return fields
+
+    def issue_links(self, base: str, issue: IssueCore) -> list[dict[str, Any]]:
+        """The ``issuelinks`` field in Jira's shape: each link once, the other issue under
+        ``inwardIssue`` when this one "is blocked by" it, else under ``outwardIssue``."""
+        out = []
+        for seed in self.dataset.links.get(issue.key, ()):
+            other = self.dataset.issues[seed.other]
+            itype = ISSUE_TYPES[other.issuetype]
+            out.append(
+                {
+                    "id": str(seed.id),
+                    "self": f"{base}/rest/api/3/issueLink/{seed.id}",
+                    "type": {
+                        "id": "10000",
+                        "name": "Blocks",
+                        "inward": "is blocked by",
+                        "outward": "blocks",
+                        "self": f"{base}/rest/api/3/issueLinkType/10000",
+                    },
+                    ("inwardIssue" if seed.inward else "outwardIssue"): {
+                        "id": str(other.id),
+                        "key": other.key,
+                        "self": f"{base}/rest/api/3/issue/{other.id}",
+                        "fields": {
+                            "summary": other.summary,
+                            "status": self.status(base, other.status),
+                            "priority": {"id": other.priority[0], "name": other.priority[1]},
+                            "issuetype": {"id": itype["id"], "name": itype["name"]},
+                        },
+                    },
+                }
+            )
+        return out
 
     def comment_page(self, base: str, issue: IssueCore, cap: int, rendered: bool) -> dict[str, Any]:
         source = self.rendered_comments(base, issue) if rendered else self.comments(base, issue)
@@ -1141,6 +1175,23 @@ async def bulk_changelogs(call: JiraCall) -> web.StreamResponse:
     return json_bytes(result)
 
 
+@jira_route("read:jira-work")
+async def all_statuses(call: JiraCall) -> web.StreamResponse:
+    """``GET /rest/api/3/status`` (getStatuses): every status of the projects the user can
+    browse, each with its ``statusCategory`` (a changelog names statuses by id only)."""
+    seen: dict[str, Status] = {}
+    for project in call.request.app[JIRA_KEY].dataset.visible_projects(call.account, call.cloud_id):
+        for status in project.statuses:
+            seen.setdefault(status.id, status)
+    renderer = call.request.app[JIRA_KEY].renderer
+    return json_bytes(
+        [
+            {**renderer.status(call.base, status), "untranslatedName": status.name}
+            for status in seen.values()
+        ]
+    )
+
+
 @jira_route(None)
 async def not_found(call: JiraCall) -> web.StreamResponse:
     return jira_error(404, f"null for uri: {call.request.path}")
@@ -1193,6 +1244,7 @@ def setup(app: web.Application, jira: Jira) -> None:
     router.add_get(agile + "/board/{boardId}/sprint", agile_board_sprints)
     router.add_get(agile + "/sprint/{sprintId}", agile_sprint)
     router.add_get(agile + "/sprint/{sprintId}/issue", agile_sprint_issues)
+    router.add_get(prefix + "/3/status", all_statuses)
     router.add_get(prefix + "/3/field", list_fields)
     router.add_get(prefix + "/2/field", list_fields)
     router.add_route("*", "/ex/jira/{cloudId}/{tail:.*}", not_found)

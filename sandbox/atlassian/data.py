@@ -152,6 +152,7 @@ ISSUE_TYPES: dict[str, dict[str, Any]] = {
 
 STORY_POINTS_FIELD = "customfield_10016"
 SPRINT_FIELD = "customfield_10020"
+FLAGGED_FIELD = "customfield_10021"
 
 FIELDS: tuple[dict[str, Any], ...] = (
     # (id, name, custom, navigable, searchable, clauseNames, schema)
@@ -231,6 +232,12 @@ FIELDS: tuple[dict[str, Any], ...] = (
                 {"type": "array", "items": "version", "system": "fixVersions"},
             ),
             ("parent", "Parent", ["parent"], {"type": "issuelink", "system": "parent"}),
+            (
+                "issuelinks",
+                "Linked Issues",
+                ["issueLink"],
+                {"type": "array", "items": "issuelinks", "system": "issuelinks"},
+            ),
             ("comment", "Comment", ["comment"], {"type": "comments-page", "system": "comment"}),
             (
                 "components",
@@ -446,6 +453,30 @@ class SprintScenario:
     moved_out: tuple[str, ...]  # natural members moved to the previous sprint
     points: dict[str, float]
     estimate_changes: dict[str, tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class IssueLinkSeed:
+    """One end of a "Blocks" link as the issue carrying it shows it: ``inward`` when this issue
+    *is blocked by* ``other``, else this issue *blocks* ``other``."""
+
+    id: int
+    other: str
+    inward: bool
+
+
+@dataclass(frozen=True)
+class BlockerScenario:
+    """The blockers of PAY Sprint 20 and 21: ``blocked_open`` is blocked by ``open_blocker`` (not
+    Done), ``blocked_done`` by ``done_blocker`` (Done); ``flagged`` gets the Flagged field at
+    ``flagged_at`` (its changelog says so). Other scenario issues are never flagged."""
+
+    blocked_open: str
+    open_blocker: str
+    blocked_done: str
+    done_blocker: str
+    flagged: str
+    flagged_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -870,6 +901,8 @@ class Dataset:
                 board = Board(int(project.id) - 9990, f"{project.key} board", project)
                 self.boards[board.id] = board
         self.scenario = self._build_scenario()
+        self.links: dict[str, list[IssueLinkSeed]] = {}
+        self.blockers = self._build_blockers()
 
     # -- building --
 
@@ -1105,6 +1138,63 @@ class Dataset:
             moved_out=tuple(moved),
             points=points,
             estimate_changes=changes,
+        )
+
+    def _build_blockers(self) -> BlockerScenario:
+        """ "Is blocked by" links and the Flagged field on PAY Sprint 20 and 21 (the workflow has
+        no Blocked status, so there is no blocked-status seed).
+
+        In Sprint 20, the first carried-over issue is blocked by a PAY issue not Done (so it
+        is a blocker at completion), and the first completed one by a Done issue (not a
+        blocker); the second carried-over issue is flagged on day 2 (a Flagged changelog
+        entry). Every other scenario issue is unflagged, whatever the generator drew.
+        """
+        scenario = self.scenario
+        pay = self.by_project["PAY"]
+        scripted = set(scenario.committed + scenario.added) | set(SPECIAL_ISSUES.values())
+        for key in scenario.committed + scenario.added:
+            self.issues[key].flagged = False
+        others = [i for i in pay if i.key not in scripted and i.issuetype != "Epic"]
+        open_blocker = next(i for i in others if i.status.category != "done")
+        done_blocker = next(i for i in others if i.status.category == "done")
+        blocked_open, flagged = scenario.carried_over[0], scenario.carried_over[1]
+        blocked_done = scenario.completed[0]
+        for n, (blocked, blocker) in enumerate(
+            ((blocked_open, open_blocker.key), (blocked_done, done_blocker.key))
+        ):
+            link_id = 30000 + n
+            self.links.setdefault(blocked, []).append(IssueLinkSeed(link_id, blocker, True))
+            self.links.setdefault(blocker, []).append(IssueLinkSeed(link_id, blocked, False))
+        issue = self.issues[flagged]
+        when = scenario.sprint.start + dt.timedelta(days=2, hours=1)
+        issue.flagged = True
+        history = self._agile_histories[flagged]
+        history.append(
+            {
+                "id": str(issue.id * 100 + 90),
+                "author": issue.assignee or issue.reporter,
+                "created": when,
+                "items": [
+                    {
+                        "field": "Flagged",
+                        "fieldtype": "custom",
+                        "fieldId": FLAGGED_FIELD,
+                        "from": None,
+                        "fromString": None,
+                        "to": "[10019]",
+                        "toString": "Impediment",
+                    }
+                ],
+            }
+        )
+        history.sort(key=lambda h: h["created"])
+        return BlockerScenario(
+            blocked_open=blocked_open,
+            open_blocker=open_blocker.key,
+            blocked_done=blocked_done,
+            done_blocker=done_blocker.key,
+            flagged=flagged,
+            flagged_at=when,
         )
 
     @staticmethod

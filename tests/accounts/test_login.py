@@ -84,6 +84,7 @@ async def test_authorize_request_carries_audience_prompt_scopes_and_exact_redire
     assert dance.authorize_url.startswith(sandbox_url + "/authorize?")
     assert query["audience"] == "api.atlassian.com"
     assert query["prompt"] == "consent"
+    # Classic scopes do not cover Jira Software's /rest/agile/1.0: its scopes are asked too.
     assert query["scope"] == (
         "read:jira-work read:jira-user offline_access read:board-scope:jira-software "
         "read:sprint:jira-software read:project:jira read:issue-details:jira read:jql:jira"

@@ -71,7 +71,9 @@ async def test_search_normalizes_issues_with_discovered_custom_fields(
 
     outcome = await client.search("key = PAY-11", limit=1, field_map=field_map)
 
-    assert field_map == FieldMap(story_points="customfield_10016", sprint="customfield_10020")
+    assert field_map == FieldMap(
+        story_points="customfield_10016", sprint="customfield_10020", flagged="customfield_10021"
+    )
     issue = outcome.issues[0]
     assert issue.key == "PAY-11"
     assert issue.url == "https://acme.atlassian.net/browse/PAY-11"

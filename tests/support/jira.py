@@ -54,6 +54,7 @@ class TokenSource:
     sandbox_url: str
     account_id: str
     token: str = ""
+    scope: str = ""  # the sandbox's default (classic) scopes when empty
     forced: int = 0
     calls: list[bool] = field(default_factory=list)
 
@@ -62,7 +63,8 @@ class TokenSource:
         if force_refresh:
             self.forced += 1
         if force_refresh or not self.token:
-            tokens = await asyncio.to_thread(tokens_for, self.sandbox_url, self.account_id)
+            scope = {"scope": self.scope} if self.scope else {}
+            tokens = await asyncio.to_thread(tokens_for, self.sandbox_url, self.account_id, **scope)
             self.token = tokens["access_token"]
         return self.token
 
