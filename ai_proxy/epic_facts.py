@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 
@@ -93,10 +94,18 @@ def _day(value: dt.datetime) -> dt.date:
     return value.astimezone(dt.UTC).date() if value.tzinfo else value.date()
 
 
+def status_order(name: str) -> tuple[str, str]:
+    """Status names sorted as a reader expects, accents and case aside ("À faire" with the
+    A's), then exactly (a stable order for names that differ only there)."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return bare.casefold(), name
+
+
 def _by_status(children: Sequence[NormalizedIssue]) -> list[StatusGroup]:
     groups: dict[tuple[str, str], list[NormalizedIssue]] = {}
     for child in children:
         groups.setdefault((child.status, child.status_category), []).append(child)
+    ordered = sorted(groups.items(), key=lambda item: (status_order(item[0][0]), item[0][1]))
     return [
         StatusGroup(
             status=status,
@@ -105,7 +114,7 @@ def _by_status(children: Sequence[NormalizedIssue]) -> list[StatusGroup]:
             points=_points(members),
             keys=sorted((i.key for i in members), key=key_order),
         )
-        for (status, category), members in sorted(groups.items())
+        for (status, category), members in ordered
     ]
 
 
