@@ -58,6 +58,7 @@ from jira.services import (
     issue_key_validate,
     issue_with_comments,
     issues_search,
+    jira_client_for,
 )
 
 EPIC_MAX_CHILDREN = MAX_SEARCH_LIMIT
@@ -246,10 +247,12 @@ async def epic_report_request(
     children than the bound; 404 ``issue_not_found`` for a key the user cannot see. The epic is
     read first, so that a missing key is a 404 and not the JQL error Jira gives for
     ``parent = MISSING-1``. ``on_fetch(done, total)`` is called after each page of children read
-    from Jira, and once with the final count when they come from the cache. ``client`` is for
-    tests (a client with a token of their own), as in :mod:`jira.services`.
+    from Jira, and once with the final count when they come from the cache. One client serves
+    both reads; ``client`` is for tests (one with a token of their own), as in
+    :mod:`jira.services`.
     """
     key = issue_key_validate(epic_key)
+    client = client or jira_client_for(ctx)
     epic = (
         await issue_with_comments(
             ctx=ctx, key=key, comments_limit=0, refresh=refresh, client=client

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from ai_proxy import epic_facts
 from ai_proxy.epic_facts import epic_facts_compute, epic_report_request
 from ai_service.contract.reports import EpicFacts, EpicReportRequest
 from ai_service.contract.schemas import NormalizedIssue
@@ -284,6 +285,22 @@ async def test_a_missing_key_is_404_and_an_issue_that_is_not_an_epic_is_422(
     assert (story.value.status, story.value.code) == (422, "invalid_input")
     assert story.value.detail == "PAY-3 is not an epic."
     assert (malformed.value.status, malformed.value.code) == (422, "invalid_input")
+
+
+async def test_an_epic_with_more_children_than_the_bound_is_refused(
+    sandbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    total = len(_raw_children(sandbox_url, EPIC_CROSS_PROJECT))
+    monkeypatch.setattr(epic_facts, "EPIC_MAX_CHILDREN", total - 1)
+
+    with pytest.raises(ApiError) as refused:
+        await _request(sandbox_url, EPIC_CROSS_PROJECT)
+
+    assert (refused.value.status, refused.value.code) == (422, "invalid_input")
+    assert refused.value.detail == (
+        f"{EPIC_CROSS_PROJECT} has more than {total - 1:,} direct children: "
+        "an epic report covers at most that many."
+    )
 
 
 # --- the rules, on hand-made epics -----------------------------------------------------------
