@@ -201,6 +201,8 @@ AI_STREAM_HEARTBEAT_SECONDS = ENV.AI_STREAM_HEARTBEAT_SECONDS
 # Summaries and analyses are keyed by their whole input (issues' `updated` included), so a stale
 # entry is never served; the TTL only bounds Redis memory.
 AI_CACHE_TTL_SECONDS = 24 * 3600
+# An epic's child not Done and not updated for this many days is stale (ai_proxy.epic_facts).
+AI_EPIC_STALE_DAYS = ENV.AI_EPIC_STALE_DAYS
 LLM_PROVIDER = ENV.LLM_PROVIDER
 OLLAMA_BASE_URL = ENV.OLLAMA_BASE_URL
 OLLAMA_MODEL = ENV.OLLAMA_MODEL

@@ -71,6 +71,9 @@ class Env:
     AI_STREAM_HEARTBEAT_SECONDS: float = field(
         default_factory=lambda: _float("AI_STREAM_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
     )
+    AI_EPIC_STALE_DAYS: int = field(
+        default_factory=lambda: _int("AI_EPIC_STALE_DAYS", 14, minimum=1)
+    )
     LLM_PROVIDER: str = field(default_factory=lambda: _str("LLM_PROVIDER", "ollama").lower())
     OLLAMA_BASE_URL: str = field(
         default_factory=lambda: _str("OLLAMA_BASE_URL", "http://127.0.0.1:11434").rstrip("/")

@@ -514,6 +514,37 @@ def anchor_now() -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+# --- Epic seeds (the epic report's scenarios; built by ``Dataset._build_epic_seeds``) ----------
+
+EPIC_CROSS_PROJECT = "PAY-60"  # its PAY children plus MOB ones, due ahead (at risk)
+EPIC_OVERDUE = "PAY-310"  # past its due date, not done, with stale and fresh children
+EPIC_UNESTIMATED = "AB_C-10"  # no child has story points (AB_C has no sprints)
+EPIC_FOREIGN_CHILDREN = 4  # MOB issues moved under PAY-60: two Done, two not
+EPIC_DUE_AHEAD_DAYS = 21
+EPIC_OVERDUE_DAYS = 12
+EPIC_STALE_AGES_DAYS = (21, 35, 56)  # days since the last update of PAY-310's stale children
+
+
+@dataclass(frozen=True)
+class EpicSeeds:
+    """What ``Dataset._build_epic_seeds`` wrote (keys of the issues it changed).
+
+    ``cross_project``: an epic whose direct children span two projects (``foreign`` are the MOB
+    issues reparented to it, as company-managed Jira allows); due ``EPIC_DUE_AHEAD_DAYS`` after
+    the dataset's day. ``overdue``: due ``EPIC_OVERDUE_DAYS`` before it, in progress;
+    ``stale`` of its children not Done were last updated ``EPIC_STALE_AGES_DAYS`` ago,
+    ``fresh`` (not Done) the day before. ``unestimated``: every child without story points.
+    """
+
+    cross_project: str
+    foreign: tuple[str, ...]
+    overdue: str
+    stale: tuple[str, ...]
+    fresh: str
+    unestimated: str
+    unestimated_children: tuple[str, ...]
+
+
 # --- Vocabulary ------------------------------------------------------------------------------
 
 SUMMARIES: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -903,6 +934,7 @@ class Dataset:
         self.scenario = self._build_scenario()
         self.links: dict[str, list[IssueLinkSeed]] = {}
         self.blockers = self._build_blockers()
+        self.epic_seeds = self._build_epic_seeds()
 
     # -- building --
 
@@ -1592,6 +1624,70 @@ class Dataset:
                 }
             )
         return doc(*blocks)
+
+    # -- epic seeds --
+
+    def _build_epic_seeds(self) -> EpicSeeds:
+        """The epic report's scenarios, on top of the generated data (see :class:`EpicSeeds`).
+
+        Built after the sprint scenario and never touching its scripted issues (nor the special
+        issues): it changes parents, due dates, story points and ``updated`` only, none of which
+        the sprint's changelog tells. Which issues are picked depends only on the seed (the first
+        that fit, by number); the dates are relative to the dataset's day.
+        """
+        day = dt.timedelta(days=1)
+        untouchable = set(self._agile_histories) | set(SPECIAL_ISSUES.values())
+
+        def free(issue: IssueCore) -> bool:
+            return issue.key not in untouchable and issue.issuetype != "Epic"
+
+        def children(epic: str) -> list[IssueCore]:
+            return [i for i in self.issues.values() if i.parent == epic]
+
+        cross = self.issues[EPIC_CROSS_PROJECT]
+        cross.status = cross.project.statuses[1]
+        cross.duedate = (self.now + EPIC_DUE_AHEAD_DAYS * day).date()
+        # MOB-101 on: the first hundred are the ones tests and demos name
+        estimated = [
+            i
+            for i in self.by_project["MOB"]
+            if free(i) and i.story_points is not None and i.number > 100
+        ]
+        half = EPIC_FOREIGN_CHILDREN // 2
+        foreign = [i for i in estimated if i.status.category == "done"][:half] + [
+            i for i in estimated if i.status.category != "done"
+        ][: EPIC_FOREIGN_CHILDREN - half]
+        for issue in foreign:
+            issue.parent = cross.key
+
+        overdue = self.issues[EPIC_OVERDUE]
+        overdue.status = overdue.project.statuses[1]
+        overdue.duedate = (self.now - EPIC_OVERDUE_DAYS * day).date()
+        open_children = [
+            i
+            for i in children(overdue.key)
+            if free(i) and i.status.category != "done" and i.created < self.now - 60 * day
+        ]
+        stale = open_children[: len(EPIC_STALE_AGES_DAYS)]
+        for issue, age in zip(stale, EPIC_STALE_AGES_DAYS, strict=True):
+            issue.updated = self.now - age * day - dt.timedelta(hours=5)
+        fresh = open_children[len(EPIC_STALE_AGES_DAYS)]
+        fresh.updated = self.now - day + dt.timedelta(hours=2)
+
+        # AB_C-10 keeps its status and due date: tests count AB_C's statuses.
+        unestimated = self.issues[EPIC_UNESTIMATED]
+        plain = children(unestimated.key)
+        for issue in plain:
+            issue.story_points = None
+        return EpicSeeds(
+            cross_project=cross.key,
+            foreign=tuple(i.key for i in foreign),
+            overdue=overdue.key,
+            stale=tuple(i.key for i in stale),
+            fresh=fresh.key,
+            unestimated=unestimated.key,
+            unestimated_children=tuple(i.key for i in plain),
+        )
 
     @cached_property
     def all_labels(self) -> frozenset[str]:

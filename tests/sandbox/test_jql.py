@@ -196,6 +196,14 @@ MATCHES: list[tuple[str, Callable[[IssueCore], bool]]] = [
     ("issuekey in (AB_C-1, ab_c-3, PAY-1)", lambda i: i.key in ("AB_C-1", "AB_C-3", "PAY-1")),
     ("key > AB_C-10", lambda i: i.project.key == "AB_C" and i.number > 10),
     ("parent = AB_C-10", lambda i: i.parent == "AB_C-10"),
+    # the epic seeds: PAY-60's direct children are in PAY and MOB
+    ("parent = PAY-60", lambda i: i.parent == "PAY-60"),
+    (
+        'parent = "PAY-60" AND project = MOB',
+        lambda i: i.parent == "PAY-60" and i.project.key == "MOB",
+    ),
+    ("parent in (PAY-60, ab_c-10)", lambda i: i.parent in ("PAY-60", "AB_C-10")),
+    ("parent = 100060", lambda i: i.parent == "PAY-60"),
     (
         "parent is not EMPTY AND project = MOB",
         lambda i: i.project.key == "MOB" and i.parent is not None,
@@ -490,6 +498,15 @@ def test_current_user_depends_on_token(clients: dict[str, JiraClient]) -> None:
     assert set(_keys(clients["chloe"], jql)) == _expected(
         lambda i: i.assignee is CHLOE, CHLOE, GLOBEX
     )
+
+
+def test_parent_returns_the_direct_children_of_any_project(clients: dict[str, JiraClient]) -> None:
+    seeds = DATA.epic_seeds
+
+    children = _keys(clients["alice"], f"parent = {seeds.cross_project}")
+
+    assert {k.split("-")[0] for k in children} == {"PAY", "MOB"}
+    assert sorted(k for k in children if k.startswith("MOB-")) == sorted(seeds.foreign)
 
 
 def test_special_issues_are_searchable(clients: dict[str, JiraClient]) -> None:
