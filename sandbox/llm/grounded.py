@@ -984,7 +984,11 @@ def sprint_report_parts(facts: Facts) -> ReportParts:
     named = _report_namer(fr, team=team)
 
     def who(issue: Issue) -> str:
+        """The assignee inside a parenthesis already open."""
         return f", {issue.assignee}" if team and issue.assignee else ""
+
+    def by(issue: Issue) -> str:
+        return f" ({issue.assignee})" if team and issue.assignee else ""
 
     went_well = []
     for key in completed:
@@ -993,9 +997,9 @@ def sprint_report_parts(facts: Facts) -> ReportParts:
             continue
         went_well.append(
             _item(
-                f"{named(issue)} est terminé{who(issue)}."
+                f"{named(issue)} est terminé{by(issue)}."
                 if fr
-                else f"{named(issue)} is done{who(issue)}.",
+                else f"{named(issue)} is done{by(issue)}.",
                 key,
             )
         )
@@ -1012,9 +1016,9 @@ def sprint_report_parts(facts: Facts) -> ReportParts:
             )
         elif key in carried:
             text = (
-                f"{named(issue)} n'est pas terminé et passe au sprint suivant{who(issue)}."
+                f"{named(issue)} n'est pas terminé et passe au sprint suivant{by(issue)}."
                 if fr
-                else f"{named(issue)} is not done and moves to the next sprint{who(issue)}."
+                else f"{named(issue)} is not done and moves to the next sprint{by(issue)}."
             )
         else:
             text = (
@@ -1028,10 +1032,10 @@ def sprint_report_parts(facts: Facts) -> ReportParts:
     for blocker in blockers:
         key = str(blocker["key"])
         issue = by_key.get(key) or Issue(key=key)
-        by = [k for k in blocker.get("blocked_by") or [] if isinstance(k, str)]
+        blocking = [k for k in blocker.get("blocked_by") or [] if isinstance(k, str)]
         cause = ""
-        if team and by:
-            cause = f" par {_join(by, fr)}" if fr else f" by {_join(by, fr)}"
+        if team and blocking:
+            cause = f" par {_join(blocking, fr)}" if fr else f" by {_join(blocking, fr)}"
         risks.append(
             _item(
                 f"{named(issue)} est bloqué{cause}."
@@ -1042,9 +1046,9 @@ def sprint_report_parts(facts: Facts) -> ReportParts:
         )
         steps.append(
             _item(
-                f"Lever le blocage de {named(issue)}{who(issue)}."
+                f"Lever le blocage de {named(issue)}{by(issue)}."
                 if fr
-                else f"Unblock {named(issue)}{who(issue)}.",
+                else f"Unblock {named(issue)}{by(issue)}.",
                 key,
             )
         )
@@ -1063,9 +1067,9 @@ def sprint_report_parts(facts: Facts) -> ReportParts:
             continue
         steps.append(
             _item(
-                f"Replanifier {named(issue)}{who(issue)}."
+                f"Replanifier {named(issue)}{by(issue)}."
                 if fr
-                else f"Plan {named(issue)} again{who(issue)}.",
+                else f"Plan {named(issue)} again{by(issue)}.",
                 key,
             )
         )
