@@ -130,6 +130,8 @@ class ReportSource:
         return "\n".join([self.header, *lines])
 
     def user(self, lines: Sequence[str], *, count: int | None = None) -> str:
+        """The prompt with ``lines``; ``count`` (the fixed cost): as if that many were given,
+        said to be a part."""
         count = len(lines) if count is None else count
         language = self.language
         return render(
@@ -143,7 +145,7 @@ class ReportSource:
             facts=self.facts_json,
             count=count,
             total=self.total,
-            omitted=OMITTED[language] if count < self.total else "",
+            omitted=OMITTED[language] if count < self.total or count == WIDEST_COUNT else "",
             keys=", ".join(sorted(self.allowed)),
             data=self.data(lines),
         )
