@@ -22,14 +22,24 @@ from pydantic import BaseModel
 
 from ai_proxy.errors import AIServiceTimeout, AIServiceUnavailable
 from ai_proxy.metrics import BACKEND_CALLS
+from ai_service.contract.reports import (
+    EpicReport,
+    EpicReportRequest,
+    SprintReport,
+    SprintReportRequest,
+)
 from ai_service.contract.schemas import Analysis, AnalyzeRequest, SummarizeRequest, Summary
 from ai_service.contract.tokens import service_token_issue
 from ai_service.engine import (
     EngineConfig,
+    epic_report,
+    epic_report_stream,
     issue_analyze,
     issue_analyze_stream,
     jql_summarize,
     jql_summarize_stream,
+    sprint_report,
+    sprint_report_stream,
 )
 from core.errors import ApiError, ErrorCode
 from core.http import build_async_client, per_loop, retry_after_parse
@@ -69,6 +79,20 @@ class AIBackend(Protocol):
         self, *, account_id: str, request: SummarizeRequest, request_id: str
     ) -> AsyncGenerator[Event, None]: ...
 
+    async def sprint_report(
+        self, *, account_id: str, request: SprintReportRequest
+    ) -> SprintReport: ...
+
+    def sprint_report_stream(
+        self, *, account_id: str, request: SprintReportRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]: ...
+
+    async def epic_report(self, *, account_id: str, request: EpicReportRequest) -> EpicReport: ...
+
+    def epic_report_stream(
+        self, *, account_id: str, request: EpicReportRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]: ...
+
 
 @cache
 def engine_config() -> EngineConfig:
@@ -95,6 +119,22 @@ class LocalBackend:
         self, *, account_id: str, request: SummarizeRequest, request_id: str
     ) -> AsyncGenerator[Event, None]:
         return jql_summarize_stream(config=engine_config(), request=request, account_id=account_id)
+
+    async def sprint_report(self, *, account_id: str, request: SprintReportRequest) -> SprintReport:
+        return await sprint_report(config=engine_config(), request=request)
+
+    def sprint_report_stream(
+        self, *, account_id: str, request: SprintReportRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return sprint_report_stream(config=engine_config(), request=request)
+
+    async def epic_report(self, *, account_id: str, request: EpicReportRequest) -> EpicReport:
+        return await epic_report(config=engine_config(), request=request)
+
+    def epic_report_stream(
+        self, *, account_id: str, request: EpicReportRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return epic_report_stream(config=engine_config(), request=request)
 
 
 class RemoteBackend:
@@ -183,6 +223,36 @@ class RemoteBackend:
     ) -> AsyncGenerator[Event, None]:
         return self._stream(
             "/ai/summarize-jql/stream",
+            account_id=account_id,
+            request=request,
+            request_id=request_id,
+        )
+
+    async def sprint_report(self, *, account_id: str, request: SprintReportRequest) -> SprintReport:
+        return await self._call(
+            "/ai/sprint-report", account_id=account_id, request=request, out=SprintReport
+        )
+
+    def sprint_report_stream(
+        self, *, account_id: str, request: SprintReportRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return self._stream(
+            "/ai/sprint-report/stream",
+            account_id=account_id,
+            request=request,
+            request_id=request_id,
+        )
+
+    async def epic_report(self, *, account_id: str, request: EpicReportRequest) -> EpicReport:
+        return await self._call(
+            "/ai/epic-report", account_id=account_id, request=request, out=EpicReport
+        )
+
+    def epic_report_stream(
+        self, *, account_id: str, request: EpicReportRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return self._stream(
+            "/ai/epic-report/stream",
             account_id=account_id,
             request=request,
             request_id=request_id,

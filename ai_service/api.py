@@ -10,6 +10,12 @@ from ninja import NinjaAPI, Router
 
 from ai_service import services
 from ai_service.auth import ServiceTokenAuth
+from ai_service.contract.reports import (
+    EpicReport,
+    EpicReportRequest,
+    SprintReport,
+    SprintReportRequest,
+)
 from ai_service.contract.schemas import (
     Analysis,
     AnalyzeRequest,
@@ -96,6 +102,45 @@ async def summarize_jql_stream(request: HttpRequest, body: SummarizeRequest) -> 
     stream = services.summary_stream_open(
         request=body, account_id=str(getattr(caller, "account_id", ""))
     )
+    return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
+
+
+REPORT_STREAM_DOC = {
+    "responses": {
+        "200": {
+            "description": "Server-sent events: log (queue, load, think), delta (the narrative), "
+            "one result (section report: the whole report), then done or error.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    }
+}
+
+
+@router.post("/sprint-report", response={200: SprintReport, **ERRORS})
+async def sprint_report(request: HttpRequest, body: SprintReportRequest) -> SprintReport:
+    """The narrative of a sprint report around the facts the caller computed from Jira."""
+    return await services.sprint_report_generate(request=body)
+
+
+@router.post(
+    "/sprint-report/stream", response={200: None, **ERRORS}, openapi_extra=REPORT_STREAM_DOC
+)
+async def sprint_report_stream(request: HttpRequest, body: SprintReportRequest) -> HttpResponseBase:
+    """The sprint report as server-sent events, its narrative streamed as it is written."""
+    stream = services.sprint_report_stream_open(request=body)
+    return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
+
+
+@router.post("/epic-report", response={200: EpicReport, **ERRORS})
+async def epic_report(request: HttpRequest, body: EpicReportRequest) -> EpicReport:
+    """The narrative of an epic's status report around the facts the caller computed."""
+    return await services.epic_report_generate(request=body)
+
+
+@router.post("/epic-report/stream", response={200: None, **ERRORS}, openapi_extra=REPORT_STREAM_DOC)
+async def epic_report_stream(request: HttpRequest, body: EpicReportRequest) -> HttpResponseBase:
+    """The epic report as server-sent events, its narrative streamed as it is written."""
+    stream = services.epic_report_stream_open(request=body)
     return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
 
 

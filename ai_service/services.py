@@ -11,13 +11,23 @@ from functools import cache
 from django.conf import settings
 
 from ai_service.contract.events import error_event
+from ai_service.contract.reports import (
+    EpicReport,
+    EpicReportRequest,
+    SprintReport,
+    SprintReportRequest,
+)
 from ai_service.contract.schemas import Analysis, AnalyzeRequest, SummarizeRequest, Summary
 from ai_service.engine import (
     EngineConfig,
+    epic_report,
+    epic_report_stream,
     issue_analyze,
     issue_analyze_stream,
     jql_summarize,
     jql_summarize_stream,
+    sprint_report,
+    sprint_report_stream,
 )
 from ai_service.engine.readiness import llm_check
 from ai_service.metrics import LATENCY, REQUESTS, STREAMS_IN_FLIGHT
@@ -27,6 +37,8 @@ from core.sse import Event, EventStream, StreamSlots, TooManyStreams
 
 STREAM_ENDPOINT = "analyze-issue/stream"
 SUMMARY_STREAM_ENDPOINT = "summarize-jql/stream"
+SPRINT_REPORT_STREAM_ENDPOINT = "sprint-report/stream"
+EPIC_REPORT_STREAM_ENDPOINT = "epic-report/stream"
 # At most AI_MAX_STREAMS streams per process.
 STREAM_SLOTS = StreamSlots(
     limit=lambda: int(settings.AI_MAX_STREAMS), on_change=STREAMS_IN_FLIGHT.inc
@@ -46,6 +58,32 @@ async def summary_generate(*, request: SummarizeRequest) -> Summary:
 async def analysis_generate(*, request: AnalyzeRequest) -> Analysis:
     with _measured("analyze-issue"):
         return await issue_analyze(config=engine_config(), request=request)
+
+
+async def sprint_report_generate(*, request: SprintReportRequest) -> SprintReport:
+    with _measured("sprint-report"):
+        return await sprint_report(config=engine_config(), request=request)
+
+
+async def epic_report_generate(*, request: EpicReportRequest) -> EpicReport:
+    with _measured("epic-report"):
+        return await epic_report(config=engine_config(), request=request)
+
+
+def sprint_report_stream_open(*, request: SprintReportRequest) -> EventStream:
+    """The streamed sprint report, holding one of this process's stream slots until it ends."""
+    return _stream_open(
+        SPRINT_REPORT_STREAM_ENDPOINT,
+        lambda: sprint_report_stream(config=engine_config(), request=request),
+    )
+
+
+def epic_report_stream_open(*, request: EpicReportRequest) -> EventStream:
+    """The streamed epic report, holding one of this process's stream slots until it ends."""
+    return _stream_open(
+        EPIC_REPORT_STREAM_ENDPOINT,
+        lambda: epic_report_stream(config=engine_config(), request=request),
+    )
 
 
 def analysis_stream_open(*, request: AnalyzeRequest) -> EventStream:

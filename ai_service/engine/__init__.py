@@ -6,6 +6,9 @@ local fallback. Callers build an ``EngineConfig`` from their settings and call:
 - ``issue_analyze_stream(config=..., request=AnalyzeRequest) -> AsyncIterator[core.sse.Event]``
 - ``jql_summarize_stream(config=..., request=SummarizeRequest, account_id=...)
   -> AsyncIterator[core.sse.Event]`` (progress, map results kept in Redis)
+- ``sprint_report(config=..., request=SprintReportRequest) -> SprintReport``,
+  ``epic_report(config=..., request=EpicReportRequest) -> EpicReport`` and their streams
+  ``sprint_report_stream`` / ``epic_report_stream`` (:mod:`.reports`)
 
 Failures are ``EngineError`` subclasses of ``core.errors.ApiError`` (``status``, ``code``,
 ``detail``, ``retry_after``), the error family of both services.
@@ -26,6 +29,12 @@ from ai_service.engine.errors import (
 )
 from ai_service.engine.pipeline import issue_analyze, jql_summarize
 from ai_service.engine.prompts import PROMPT_VERSION
+from ai_service.engine.reports import (
+    epic_report,
+    epic_report_stream,
+    sprint_report,
+    sprint_report_stream,
+)
 from ai_service.engine.stream import issue_analyze_stream
 from ai_service.engine.summary_stream import jql_summarize_stream
 
@@ -42,8 +51,12 @@ __all__ = [
     "LLMRateLimited",
     "LLMTimeout",
     "LLMUnavailable",
+    "epic_report",
+    "epic_report_stream",
     "issue_analyze",
     "issue_analyze_stream",
     "jql_summarize",
     "jql_summarize_stream",
+    "sprint_report",
+    "sprint_report_stream",
 ]

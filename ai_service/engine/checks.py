@@ -7,9 +7,16 @@ The generic rules live in :mod:`.guards`; this module knows the answers' shapes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
+from ai_service.contract.reports import (
+    EpicFacts,
+    IssueSet,
+    LLMReport,
+    SprintFacts,
+    SprintInfo,
+)
 from ai_service.contract.schemas import (
     Language,
     LLMAcceptanceCriteria,
@@ -29,10 +36,11 @@ from ai_service.engine.guards import (
 )
 from ai_service.engine.text import one_line
 
-A = TypeVar("A", LLMSummary, LLMAnalysis)
+A = TypeVar("A", LLMSummary, LLMAnalysis, LLMReport)
 NONE_LABEL = "(none)"
 SUMMARY_LISTS = ("highlights", "risks", "blockers", "next_steps")
 ANALYSIS_LISTS = ("risks", "blockers", "next_actions")
+REPORT_LISTS = ("went_well", "slipped", "risks", "next_steps")
 
 _NONE = {
     "fr": {"assignee": "non assigné", "priority": "sans priorité", "other": "(aucun)"},
@@ -101,6 +109,94 @@ def analysis_facts(
     )
 
 
+# The words a sentence of a report uses for each figure: a contradicted count in a sentence that
+# names one is corrected to that figure (the longest word first: "not completed" before
+# "completed").
+SPRINT_LABELS = {
+    "committed": ("committed", "engagé", "prévu"),
+    "added": ("added", "ajouté"),
+    "removed": ("removed", "retiré"),
+    "completed": ("completed", "terminé", "done", "fini"),
+    "not_completed": ("not completed", "non terminé", "unfinished", "inachevé"),
+    "carried_over": ("carried over", "reporté"),
+}
+EPIC_LABELS = {
+    "done": ("done", "terminé", "completed", "fini"),
+    "children": ("children", "enfant"),
+    "unestimated": ("unestimated", "without estimate", "sans estimation", "non estimé"),
+    "stale": ("stale", "sans mise à jour", "without update", "inactif"),
+}
+
+
+def _integral(values: Iterable[float]) -> set[int]:
+    return {int(v) for v in values if float(v).is_integer()}
+
+
+def report_numbers(facts: SprintFacts | EpicFacts) -> tuple[set[int], dict[str, int]]:
+    """The counts (and the whole points) a report's facts state, and the words naming them."""
+    counts: set[int] = set()
+    labels: dict[str, int] = {}
+
+    def named(words: Sequence[str], value: int) -> None:
+        counts.add(value)
+        for word in words:
+            labels.setdefault(word, value)
+
+    if isinstance(facts, SprintFacts):
+        for name, words in SPRINT_LABELS.items():
+            issue_set: IssueSet = getattr(facts, name)
+            named(words, issue_set.issues)
+            counts.update(_integral([issue_set.points]))
+        named(("blocked", "bloqué", "blocker", "blocage"), len(facts.blockers))
+        named(("estimate", "estimation"), len(facts.estimate_changes))
+        for group in (*facts.by_assignee, *facts.by_type):
+            if group.name != NONE_LABEL:
+                labels.setdefault(group.name.lower(), group.issues)
+            counts.update((group.issues, group.completed_issues))
+            counts.update(_integral([group.points, group.completed_points]))
+        for entry in facts.velocity:
+            counts.update(_integral([entry.committed_points, entry.completed_points]))
+        return counts, labels
+    named(EPIC_LABELS["children"], facts.children_total)
+    named(EPIC_LABELS["done"], facts.done.issues)
+    named(EPIC_LABELS["unestimated"], len(facts.unestimated))
+    named(EPIC_LABELS["stale"], len(facts.stale))
+    counts.add(facts.children_total - facts.done.issues)  # what is left: stated as a fact too
+    for status in facts.children:
+        labels.setdefault(status.status.lower(), status.issues)
+        counts.add(status.issues)
+        counts.update(_integral([status.points]))
+    counts.update(_integral([facts.done.points, facts.estimated_points]))
+    return counts, labels
+
+
+def report_facts(
+    language: Language,
+    *,
+    facts: SprintFacts | EpicFacts,
+    allowed: frozenset[str],
+    analyzed: int,
+    total: int,
+    data: str,
+) -> Facts:
+    """What a sprint or epic report may say: the keys of the request and of its facts, the
+    counts and whole points of the facts (and the issues given and covered), the links and
+    instructions of its fenced data."""
+    counts, labels = report_numbers(facts)
+    counts.update((analyzed, total))
+    return Facts(
+        language=language,
+        allowed=allowed,
+        noun="issues",
+        analyzed=analyzed,
+        total=total,
+        counts=frozenset(counts),
+        labels=labels,
+        links=data_links(data),
+        instructions=data_instructions(data),
+    )
+
+
 # -- texts the user sees -----------------------------------------------------------------------
 
 
@@ -131,6 +227,19 @@ def analysis_texts(output: LLMAnalysis) -> list[str]:
 def analysis_empty(output: LLMAnalysis) -> list[str]:
     empty = [n for n in ("summary", "status_assessment") if not getattr(output, n).strip()]
     for name in ANALYSIS_LISTS:
+        empty += [
+            f"{name}/{n}/text" for n, i in enumerate(getattr(output, name)) if not i.text.strip()
+        ]
+    return empty
+
+
+def report_texts(output: LLMReport) -> list[str]:
+    return [output.summary, *(i.text for name in REPORT_LISTS for i in getattr(output, name))]
+
+
+def report_empty(output: LLMReport) -> list[str]:
+    empty = ["summary"] if not output.summary.strip() else []
+    for name in REPORT_LISTS:
         empty += [
             f"{name}/{n}/text" for n, i in enumerate(getattr(output, name)) if not i.text.strip()
         ]
@@ -238,6 +347,98 @@ def analysis_from_facts(
     return f"{issue_from_facts(issue, language)} {a} of {t} comments analyzed."
 
 
+def figure(value: float, language: Language) -> str:
+    """A count, points or a percentage as the facts hold it (one decimal at most: as computed)."""
+    if float(value).is_integer():
+        return number_format(int(value), language)
+    text = f"{value:g}"
+    return text.replace(".", ",") if language == "fr" else text
+
+
+REPORT_PHRASES = {
+    "fr": {
+        "sprint": "Sprint « {name} » : {c} tickets engagés ({cp} points), {a} ajoutés et {r} "
+        "retirés en cours de sprint ; {d} terminés ({dp} points), {n} non terminés",
+        "carried": ", dont {co} reportés",
+        "scope": " Variation de périmètre : {s} %.",
+        "blocked": " Tickets bloqués : {b}.",
+        "epic": "Épic {key} : {t} tickets enfants, dont {d} terminés.",
+        "epic_points": " Points terminés : {p} % des points estimés.",
+        "unestimated": " Enfants sans estimation : {u}.",
+        "stale": " Enfants sans mise à jour depuis {days} jours : {s}.",
+        "due": " Échéance le {due} : {status}.",
+        "no_due_date": "sans échéance",
+        "done": "terminé",
+        "on_track": "dans les temps",
+        "at_risk": "à risque",
+        "overdue": "en retard",
+    },
+    "en": {
+        "sprint": "Sprint “{name}”: {c} issues committed ({cp} points), {a} added and {r} "
+        "removed during the sprint; {d} completed ({dp} points), {n} not completed",
+        "carried": ", {co} of them carried over",
+        "scope": " Scope change: {s}%.",
+        "blocked": " Blocked issues: {b}.",
+        "epic": "Epic {key}: {t} child issues, {d} of them done.",
+        "epic_points": " Points done: {p}% of the estimated points.",
+        "unestimated": " Children without an estimate: {u}.",
+        "stale": " Children without an update for {days} days: {s}.",
+        "due": " Due {due}: {status}.",
+        "no_due_date": "no due date",
+        "done": "done",
+        "on_track": "on track",
+        "at_risk": "at risk",
+        "overdue": "overdue",
+    },
+}
+
+
+def sprint_report_from_facts(language: Language, *, sprint: SprintInfo, facts: SprintFacts) -> str:
+    """The narrative of a sprint report, written from its facts only."""
+    phrases = REPORT_PHRASES[language]
+
+    def f(value: float) -> str:
+        return figure(value, language)
+
+    text = phrases["sprint"].format(
+        name=one_line(sprint.name, limit=120),
+        c=f(facts.committed.issues),
+        cp=f(facts.committed.points),
+        a=f(facts.added.issues),
+        r=f(facts.removed.issues),
+        d=f(facts.completed.issues),
+        dp=f(facts.completed.points),
+        n=f(facts.not_completed.issues),
+    )
+    if facts.carried_over.issues:
+        text += phrases["carried"].format(co=f(facts.carried_over.issues))
+    text += "." + phrases["scope"].format(s=f(facts.scope_change_percent))
+    if facts.blockers:
+        text += phrases["blocked"].format(b=f(len(facts.blockers)))
+    return text
+
+
+def epic_report_from_facts(language: Language, *, facts: EpicFacts) -> str:
+    """The narrative of an epic report, written from its facts only."""
+    phrases = REPORT_PHRASES[language]
+    text = phrases["epic"].format(
+        key=facts.epic_key,
+        t=figure(facts.children_total, language),
+        d=figure(facts.done.issues, language),
+    )
+    if facts.done_percent_points is not None:
+        text += phrases["epic_points"].format(p=figure(facts.done_percent_points, language))
+    if facts.unestimated:
+        text += phrases["unestimated"].format(u=figure(len(facts.unestimated), language))
+    if facts.stale:
+        text += phrases["stale"].format(
+            days=figure(facts.stale_days, language), s=figure(len(facts.stale), language)
+        )
+    if facts.due is not None:
+        text += phrases["due"].format(due=facts.due.isoformat(), status=phrases[facts.due_status])
+    return text
+
+
 # -- sanitized answers -------------------------------------------------------------------------
 
 
@@ -342,3 +543,24 @@ def analysis_guarded(
         next_actions=_items(review, output.next_actions, issues, from_facts=wrong),
         open_questions=plain(output.open_questions),
     )
+
+
+def report_guarded(
+    output: LLMReport,
+    review: Review,
+    *,
+    issues: dict[str, NormalizedIssue],
+    from_facts: str,
+) -> LLMReport:
+    """``output`` as the user may see it (see :mod:`.guards`); ``from_facts``: the narrative
+    written from the report's facts, for when the model's cannot be used."""
+    wrong = _language_settled(review, report_texts(output))
+    narrative = "" if wrong else review.text(output.summary)
+    if not narrative:
+        review.narrative_from_facts = True
+        narrative = from_facts
+    lists = {
+        name: _items(review, getattr(output, name), issues, from_facts=wrong)
+        for name in REPORT_LISTS
+    }
+    return LLMReport(summary=narrative, **lists)

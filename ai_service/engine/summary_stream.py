@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class _Narrative:
+class Narrative:
     """The final call's ``summary`` string read as it streams, per attempt; a first attempt is
     held back until ``CONFIRM_CHARS`` of it can be judged."""
 
@@ -101,7 +101,7 @@ async def jql_summarize_stream(
         ttl=env_int("AI_CHUNK_TTL_SECONDS", 86_400),
     )
     stats = summary_stats(request.issues)
-    narrative = _Narrative(
+    narrative = Narrative(
         Review(
             summary_facts(
                 language,

@@ -19,13 +19,15 @@ prompt: the same prompt gives the same bytes.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Language = Literal["fr", "en"]
-Kind = Literal["summary", "combine", "analysis", "other"]
+Kind = Literal["summary", "combine", "analysis", "report", "other"]
 
 NONE_LABEL = "(none)"
 DATA_RE = re.compile(r"<<<JIRA_DATA\n?(.*?)\n?JIRA_DATA>>>", re.DOTALL)
@@ -40,6 +42,14 @@ COMMENTS_RE = re.compile(
     r"(?:Comments included|Commentaires inclus)\s*:\s*(\d+)\s*\([^()\n]*?(?:out of|sur)\s+(\d+)\)"
 )
 STATS_RE = re.compile(r"(?m)^(?:Facts computed|Faits calculés)[^\n]*?\(JSON\)\s*:\s*(\{.*\})\s*$")
+# A report's prompt: its kind, audience, facts (JSON) and how many issue lines it gives.
+REPORT_RE = re.compile(r"(?m)^(?:Report|Rapport)\s*:\s*(sprint|epic)\s*$")
+AUDIENCE_RE = re.compile(r"(?m)^(?:Audience|Public)\s*:\s*(team|stakeholders)\s*$")
+REPORT_FACTS_RE = re.compile(
+    r"(?m)^(?:Report facts|Faits du rapport)\s*\(JSON\)\s*:\s*(\{.*\})\s*$"
+)
+GIVEN_RE = re.compile(r"(?:Issues given|Tickets fournis)\s*:\s*(\d+)\s*\((?:out of|sur)\s+(\d+)")
+HEADER_LINE_RE = re.compile(r"(?m)^(board|sprint|goal|epic): (.*)$")
 ALLOWED_RE = re.compile(r"(?m)^(?:Allowed issue keys|Clés de tickets autorisées)\s*:[ \t]*(.*)$")
 ISSUE_LINE_RE = re.compile(
     r"^(?P<key>[A-Z][A-Z0-9_]+-\d+) \[(?P<type>[^|\]\n]*) \| (?P<status>[^|\]\n]*) \| "
@@ -169,6 +179,10 @@ class Facts:
     comments_analyzed: int | None = None
     comments_total: int | None = None
     partials: list[dict[str, Any]] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)  # a report's facts, as the prompt states
+    report_kind: str = ""  # sprint, epic
+    audience: str = "team"
+    header: dict[str, str] = field(default_factory=dict)  # board, sprint, goal, epic lines
 
     @property
     def fr(self) -> bool:
@@ -285,6 +299,22 @@ def parse_facts(user: str, language: Language) -> Facts:
                 if isinstance(v, dict)
             }
     facts = Facts(kind="other", language=language, allowed=allowed, data=data, stats=stats)
+    report, report_facts = REPORT_RE.search(outside), REPORT_FACTS_RE.search(outside)
+    if report and report_facts:
+        try:
+            raw_report = json.loads(report_facts.group(1))
+        except ValueError:
+            raw_report = None
+        if isinstance(raw_report, dict):
+            facts.kind, facts.report_kind, facts.report = "report", report.group(1), raw_report
+            audience = AUDIENCE_RE.search(outside)
+            facts.audience = audience.group(1) if audience else "team"
+            given = GIVEN_RE.search(outside)
+            if given:
+                facts.analyzed, facts.total = int(given.group(1)), int(given.group(2))
+            facts.issues = _issue_lines(data)
+            facts.header = {m.group(1): m.group(2).strip() for m in HEADER_LINE_RE.finditer(data)}
+            return facts
     part, combine, comments = (r.search(outside) for r in (PART_RE, COMBINE_RE, COMMENTS_RE))
     if part or combine:
         match = part or combine
@@ -845,6 +875,320 @@ def _bullets(lines: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
 
 
+# -- sprint and epic reports -------------------------------------------------------------------
+
+
+def _figure(value: Any, fr: bool) -> str:
+    """A figure as the facts hold it (never rounded or summed here)."""
+    number = float(value or 0)
+    text = str(int(number)) if number.is_integer() else f"{number:g}"
+    return text.replace(".", ",") if fr else text
+
+
+def _set(report: dict[str, Any], name: str) -> tuple[int, float, list[str]]:
+    raw = report.get(name) if isinstance(report.get(name), dict) else {}
+    assert isinstance(raw, dict)
+    keys = [k for k in raw.get("keys") or [] if isinstance(k, str)]
+    return int(raw.get("issues") or 0), float(raw.get("points") or 0), keys
+
+
+def _plain(issue: Issue, fr: bool) -> str:
+    """An issue for stakeholders: its summary in quotes, no key (its key when the summary
+    speaks to the model)."""
+    if not issue.summary or addresses_model(issue.summary):
+        return issue.key
+    return quote(_short(issue.summary, 70), fr)
+
+
+def _report_namer(fr: bool, *, team: bool) -> Callable[[Issue], str]:
+    """How a report names an issue: key and summary for the team, plain words for others."""
+    return functools.partial(_named, fr=fr) if team else functools.partial(_plain, fr=fr)
+
+
+@dataclass
+class ReportParts:
+    summary: str
+    lists: dict[str, list[dict[str, Any]]]
+
+
+def _cap(items: list[dict[str, Any]], stakeholders: bool, limit: int = 4) -> list[dict[str, Any]]:
+    """At most ``limit`` items; for stakeholders only the first keeps its key (fewer keys)."""
+    out = items[:limit]
+    if stakeholders:
+        out = [out[0], *({"text": i["text"], "issue_key": None} for i in out[1:])] if out else []
+    return out
+
+
+def sprint_report_parts(facts: Facts) -> ReportParts:
+    """A sprint review from the report's facts and its issue lines: went well from the
+    completed, slipped from the not completed (carried over) and the removed, risks from the
+    blockers and the scope change, next steps for each; every figure one the facts state."""
+    fr, report = facts.fr, facts.report
+    team = facts.audience != "stakeholders"
+    by_key = {i.key: i for i in facts.issues}
+    c, cp, _ = _set(report, "committed")
+    a, _, _ = _set(report, "added")
+    r, _, removed = _set(report, "removed")
+    d, dp, completed = _set(report, "completed")
+    n, _, not_completed = _set(report, "not_completed")
+    co, _, carried = _set(report, "carried_over")
+    blockers = [b for b in report.get("blockers") or [] if isinstance(b, dict) and b.get("key")]
+    scope = float(report.get("scope_change_percent") or 0)
+    name = facts.header.get("sprint", "").rsplit(" (", 1)[0]
+    title = quote(name, fr) if name and not addresses_model(name) else ""
+    f = functools.partial(_figure, fr=fr)
+    sentences: list[str] = []
+    if team:
+        if fr:
+            sentences.append(
+                f"Sprint {title} : {f(c)} tickets engagés au départ ({f(cp)} points), {f(a)} "
+                f"ajoutés et {f(r)} retirés en cours de route ; {f(d)} tickets terminés "
+                f"({f(dp)} points) et {f(n)} non terminés."
+            )
+        else:
+            sentences.append(
+                f"Sprint {title}: {f(c)} issues committed at the start ({f(cp)} points), {f(a)} "
+                f"added and {f(r)} removed along the way; {f(d)} issues completed "
+                f"({f(dp)} points) and {f(n)} not completed."
+            )
+        if co:
+            sentences.append(
+                f"{f(co)} tickets sont reportés au sprint suivant."
+                if fr
+                else f"{f(co)} issues were carried over to the next sprint."
+            )
+        if blockers:
+            first = blockers[0]["key"]
+            sentences.append(
+                f"Le point le plus bloquant est {first}."
+                if fr
+                else f"The most blocking point is {first}."
+            )
+    else:
+        if fr:
+            sentences.append(
+                f"L'équipe a livré {f(d)} des {f(c)} éléments prévus au départ de cette période"
+                f" de travail ; {f(n)} éléments restent à terminer."
+            )
+        else:
+            sentences.append(
+                f"The team delivered {f(d)} of the {f(c)} items planned at the start of this "
+                f"period of work; {f(n)} items are still to be finished."
+            )
+        if scope:
+            sentences.append(
+                f"Le contenu prévu a changé de {f(scope)} % en cours de route."
+                if fr
+                else f"The planned content changed by {f(scope)}% along the way."
+            )
+    named = _report_namer(fr, team=team)
+
+    def who(issue: Issue) -> str:
+        """The assignee inside a parenthesis already open."""
+        return f", {issue.assignee}" if team and issue.assignee else ""
+
+    def by(issue: Issue) -> str:
+        return f" ({issue.assignee})" if team and issue.assignee else ""
+
+    went_well = []
+    for key in completed:
+        issue = by_key.get(key)
+        if issue is None:
+            continue
+        went_well.append(
+            _item(
+                f"{named(issue)} est terminé{by(issue)}."
+                if fr
+                else f"{named(issue)} is done{by(issue)}.",
+                key,
+            )
+        )
+    slipped = []
+    for key in [*not_completed, *removed]:
+        issue = by_key.get(key)
+        if issue is None:
+            continue
+        if key in removed:
+            text = (
+                f"{named(issue)} a été retiré du sprint avant la fin."
+                if fr
+                else f"{named(issue)} was removed from the sprint before its end."
+            )
+        elif key in carried:
+            text = (
+                f"{named(issue)} n'est pas terminé et passe au sprint suivant{by(issue)}."
+                if fr
+                else f"{named(issue)} is not done and moves to the next sprint{by(issue)}."
+            )
+        else:
+            text = (
+                f"{named(issue)} n'est pas terminé ({quote(issue.status, fr)}{who(issue)})."
+                if fr
+                else f"{named(issue)} is not done ({quote(issue.status, fr)}{who(issue)})."
+            )
+        slipped.append(_item(text, key))
+    risks = []
+    steps = []
+    for blocker in blockers:
+        key = str(blocker["key"])
+        issue = by_key.get(key) or Issue(key=key)
+        blocking = [k for k in blocker.get("blocked_by") or [] if isinstance(k, str)]
+        cause = ""
+        if team and blocking:
+            cause = f" par {_join(blocking, fr)}" if fr else f" by {_join(blocking, fr)}"
+        risks.append(
+            _item(
+                f"{named(issue)} est bloqué{cause}."
+                if fr
+                else f"{named(issue)} is blocked{cause}.",
+                key,
+            )
+        )
+        steps.append(
+            _item(
+                f"Lever le blocage de {named(issue)}{by(issue)}."
+                if fr
+                else f"Unblock {named(issue)}{by(issue)}.",
+                key,
+            )
+        )
+    if scope and team:
+        risks.append(
+            _item(
+                f"Le périmètre a varié de {f(scope)} % pendant le sprint."
+                if fr
+                else f"The scope changed by {f(scope)}% during the sprint.",
+                None,
+            )
+        )
+    for key in not_completed:
+        issue = by_key.get(key)
+        if issue is None or any(s["issue_key"] == key for s in steps):
+            continue
+        steps.append(
+            _item(
+                f"Replanifier {named(issue)}{by(issue)}."
+                if fr
+                else f"Plan {named(issue)} again{by(issue)}.",
+                key,
+            )
+        )
+    if not steps:
+        steps.append(
+            _item(
+                "Préparer le prochain sprint à partir de ces résultats."
+                if fr
+                else "Prepare the next sprint from these results.",
+                None,
+            )
+        )
+    lists = {"went_well": went_well, "slipped": slipped, "risks": risks, "next_steps": steps}
+    return ReportParts(" ".join(sentences), {k: _cap(v, not team) for k, v in lists.items()})
+
+
+DUE_WORDS = {
+    "fr": {"overdue": "en retard", "at_risk": "à risque", "on_track": "dans les temps"},
+    "en": {"overdue": "overdue", "at_risk": "at risk", "on_track": "on track"},
+}
+
+
+def epic_report_parts(facts: Facts) -> ReportParts:
+    """An epic's status from its facts and its children's lines: went well from the done
+    children, slipped from the stale ones, risks from the due date and the unestimated, next
+    steps for each."""
+    fr, report = facts.fr, facts.report
+    team = facts.audience != "stakeholders"
+    by_key = {i.key: i for i in facts.issues}
+    epic = str(report.get("epic_key") or "")
+    total = int(report.get("children_total") or 0)
+    done, _, done_keys = _set(report, "done")
+    percent = report.get("done_percent_points")
+    stale = [k for k in report.get("stale") or [] if isinstance(k, str)]
+    unestimated = [k for k in report.get("unestimated") or [] if isinstance(k, str)]
+    due, due_status = report.get("due"), str(report.get("due_status") or "")
+    f = functools.partial(_figure, fr=fr)
+    named = _report_namer(fr, team=team)
+    subject = epic if team else ("Ce chantier" if fr else "This piece of work")
+    if fr:
+        head = f"{subject} compte {f(total)} tickets enfants, dont {f(done)} terminés."
+        if not team:
+            head = f"{subject} compte {f(total)} éléments, dont {f(done)} terminés."
+    else:
+        head = f"{subject} has {f(total)} child issues, {f(done)} of them done."
+        if not team:
+            head = f"{subject} has {f(total)} items, {f(done)} of them done."
+    sentences = [head]
+    if percent is not None:
+        sentences.append(
+            f"Le travail estimé est fait à {f(percent)} %."
+            if fr
+            else f"The estimated work is {f(percent)}% done."
+        )
+    if due and due_status in DUE_WORDS["en"]:
+        words = DUE_WORDS["fr" if fr else "en"][due_status]
+        sentences.append(
+            f"Pour l'échéance du {due}, l'avancement est {words}."
+            if fr
+            else f"Against the {due} due date, progress is {words}."
+        )
+    went_well = [
+        _item(f"{named(by_key[k])} est terminé." if fr else f"{named(by_key[k])} is done.", k)
+        for k in done_keys
+        if k in by_key
+    ]
+    slipped = [
+        _item(
+            f"{named(by_key[k])} n'avance plus ({quote(by_key[k].status, fr)})."
+            if fr
+            else f"{named(by_key[k])} has stalled ({quote(by_key[k].status, fr)}).",
+            k,
+        )
+        for k in stale
+        if k in by_key
+    ]
+    risks = []
+    if due_status in ("overdue", "at_risk") and due:
+        risks.append(
+            _item(
+                f"L'échéance du {due} est {DUE_WORDS['fr'][due_status]}."
+                if fr
+                else f"The {due} due date is {DUE_WORDS['en'][due_status]}.",
+                None,
+            )
+        )
+    risks += [
+        _item(
+            f"{named(by_key[k])} n'est pas estimé."
+            if fr
+            else f"{named(by_key[k])} has no estimate.",
+            k,
+        )
+        for k in unestimated
+        if k in by_key
+    ]
+    steps = [
+        _item(f"Relancer {named(by_key[k])}." if fr else f"Get {named(by_key[k])} moving again.", k)
+        for k in stale
+        if k in by_key
+    ]
+    steps += [
+        _item(f"Estimer {named(by_key[k])}." if fr else f"Estimate {named(by_key[k])}.", k)
+        for k in unestimated
+        if k in by_key
+    ]
+    if not steps:
+        steps.append(
+            _item(
+                "Continuer sur le même rythme et revoir l'avancement la semaine prochaine."
+                if fr
+                else "Keep the same pace and review the progress next week.",
+                None,
+            )
+        )
+    lists = {"went_well": went_well, "slipped": slipped, "risks": risks, "next_steps": steps}
+    return ReportParts(" ".join(sentences), {k: _cap(v, not team) for k, v in lists.items()})
+
+
 # -- what the writers hand to the schema -------------------------------------------------------
 
 
@@ -870,6 +1214,14 @@ def grounded(facts: Facts) -> Grounded | None:
             return None
         prose = " ".join([story, *(i["text"] for i in (lists["blockers"] + lists["risks"])[:2])])
         return Grounded({"summary": story}, dict(lists), prose, "summary")
+    if facts.kind == "report":
+        report = (
+            sprint_report_parts(facts)
+            if facts.report_kind == "sprint"
+            else epic_report_parts(facts)
+        )
+        prose = " ".join([report.summary, *(i["text"] for i in report.lists["risks"][:2])])
+        return Grounded({"summary": report.summary}, dict(report.lists), prose, "summary")
     if facts.kind == "analysis":
         parts = analysis_parts(facts)
         risks = [i["text"] for i in parts.risks] + [i["text"] for i in parts.blockers]

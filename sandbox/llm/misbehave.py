@@ -29,7 +29,15 @@ from typing import Any
 from sandbox.llm.grounded import INSTRUCTION_RE, ISSUE_LINE_RE, URL_RE, Language
 
 WRONG_COUNT_OFFSET = 37
-ITEM_LIST_NAMES = ("highlights", "risks", "blockers", "next_steps", "next_actions")
+ITEM_LIST_NAMES = (
+    "highlights",
+    "went_well",
+    "slipped",
+    "risks",
+    "blockers",
+    "next_steps",
+    "next_actions",
+)
 # The engine's own labels in the fenced data: what follows them is the data's text.
 LABEL_RE = re.compile(r"^\s*(?:summary|description)\s*:\s*")
 

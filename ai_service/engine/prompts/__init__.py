@@ -28,7 +28,17 @@ def render(name: str, language: str, **values: object) -> str:
 
 
 @cache
+def named_lines(name: str, language: str) -> dict[str, str]:
+    """``<name>.<language>.txt`` read as one ``name: text`` line per entry."""
+    lines = template(name, language).template.splitlines()
+    return dict(line.split(": ", 1) for line in lines if ": " in line)
+
+
 def section_tasks(language: str) -> dict[str, str]:
     """``sections.<language>.txt``: one ``section: task`` line per streamed section."""
-    lines = template("sections", language).template.splitlines()
-    return dict(line.split(": ", 1) for line in lines if ": " in line)
+    return named_lines("sections", language)
+
+
+def audience_rules(language: str) -> dict[str, str]:
+    """``audiences.<language>.txt``: how a report is written for each audience."""
+    return named_lines("audiences", language)
