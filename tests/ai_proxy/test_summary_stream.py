@@ -343,6 +343,12 @@ async def test_a_run_left_by_every_reader_is_cancelled_and_a_reconnect_resumes_i
         first = SSEReader(answer)
         async for event in first:
             if event.event == "log" and event.json()["step"] == "map" and event.json()["done"] == 2:
+                # The model's next call (a chunk or the combine) stalls before its first token,
+                # so one is surely in flight when the last reader leaves (on a busy machine the
+                # run could otherwise be cancelled between two calls, with none to cut).
+                sent = int(sandbox.stats(sandbox_url)["counters"].get("llm_requests", 0))
+                sandbox.llm_pace(sandbox_url, tokens_per_second=200, first_token_ms=120_000)
+                await sandbox.wait_for_async(sandbox_url, f"llm_requests>={sent + 1}", timeout=30)
                 break
     await sandbox.wait_for_async(sandbox_url, "llm_cancelled>=1", timeout=15)
     last_id = first.events[-1].id
