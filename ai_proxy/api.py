@@ -12,19 +12,32 @@ from ninja import Router
 
 from accounts.context import UserContext
 from ai_proxy.auth import AISessionAuth
+from ai_proxy.questions import jql_from_question_get
 from ai_proxy.reports import (
     epic_report_get,
     epic_report_stream_open,
+    release_notes_get,
+    release_notes_stream_open,
     sprint_report_get,
     sprint_report_stream_open,
 )
-from ai_proxy.schemas import AnalyzeIn, AnalyzeStreamIn, EpicReportIn, SprintReportIn, SummarizeIn
+from ai_proxy.schemas import (
+    AnalyzeIn,
+    AnalyzeStreamIn,
+    EpicReportIn,
+    QuestionIn,
+    ReleaseNotesIn,
+    SprintReportIn,
+    SummarizeIn,
+)
 from ai_proxy.services import (
     issue_analysis_get,
     issue_analysis_stream_open,
     jql_summary_get,
     jql_summary_stream_open,
 )
+from ai_service.contract.questions import JqlFromQuestion
+from ai_service.contract.release_notes import ReleaseNotes
 from ai_service.contract.reports import EpicReport, SprintReport
 from ai_service.contract.schemas import Analysis, ErrorOut, Summary
 from core.observability import request_id_var
@@ -223,3 +236,62 @@ async def epic_report_stream(request: HttpRequest, body: EpicReportIn) -> HttpRe
         request_id=request_id_var.get(),
     )
     return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
+
+
+@router.post("/release-notes", response={200: ReleaseNotes, **ERRORS})
+async def release_notes(request: HttpRequest, body: ReleaseNotesIn) -> ReleaseNotes:
+    """Release notes of a fix version: every issue of the version is placed by code in a
+    section (features, improvements, fixes, known issues) or omitted with its reason (internal,
+    no_user_impact, not_done), then each item is worded by the model; `markdown` is the whole
+    notes. 404 `project_not_found` / `version_not_found`; 422 `invalid_input` for a malformed key
+    or a version of more than 1,000 issues."""
+    return await release_notes_get(
+        ctx=_ctx(request),
+        project_key=body.project_key,
+        version=body.version,
+        language=body.language,
+        audience=body.audience,
+        refresh=body.refresh,
+    )
+
+
+@router.post(
+    "/release-notes/stream",
+    response={200: None, **ERRORS},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "Server-sent events: log fetch (done/total) while the version's "
+                "issues are read from Jira, then the model's log (queue, load, think), delta "
+                "(by section), one result (section notes: the whole release notes JSON), then "
+                "done or one error; `: keepalive` comments at least every 15 s.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+async def release_notes_stream(request: HttpRequest, body: ReleaseNotesIn) -> HttpResponseBase:
+    """The release notes as server-sent events; after the first bytes, failures (project or
+    version not found, Jira, the model) are one final `error` event."""
+    stream = await release_notes_stream_open(
+        ctx=_ctx(request),
+        project_key=body.project_key,
+        version=body.version,
+        language=body.language,
+        audience=body.audience,
+        refresh=body.refresh,
+        request_id=request_id_var.get(),
+    )
+    return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
+
+
+@router.post("/jql-from-question", response={200: JqlFromQuestion, **ERRORS})
+async def jql_from_question(request: HttpRequest, body: QuestionIn) -> JqlFromQuestion:
+    """A question in plain language turned into JQL, checked by Jira (`jql/parse`, strict): the
+    query, its explanation, Jira's warnings and the approximate count of its issues. Nothing
+    else runs. One repair when Jira refuses the first proposal (`repaired: true`, Jira's
+    messages in `warnings`); 422 `invalid_jql` with Jira's words when it refuses the repair
+    too; 422 `invalid_input` for a blank question; one quota point."""
+    return await jql_from_question_get(
+        ctx=_ctx(request), question=body.question, language=body.language
+    )

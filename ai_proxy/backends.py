@@ -22,6 +22,8 @@ from pydantic import BaseModel
 
 from ai_proxy.errors import AIServiceTimeout, AIServiceUnavailable
 from ai_proxy.metrics import BACKEND_CALLS
+from ai_service.contract.questions import JqlProposal, JqlQuestionRequest
+from ai_service.contract.release_notes import ReleaseNotes, ReleaseNotesRequest
 from ai_service.contract.reports import (
     EpicReport,
     EpicReportRequest,
@@ -36,8 +38,11 @@ from ai_service.engine import (
     epic_report_stream,
     issue_analyze,
     issue_analyze_stream,
+    jql_propose,
     jql_summarize,
     jql_summarize_stream,
+    release_notes,
+    release_notes_stream,
     sprint_report,
     sprint_report_stream,
 )
@@ -93,6 +98,15 @@ class AIBackend(Protocol):
         self, *, account_id: str, request: EpicReportRequest, request_id: str
     ) -> AsyncGenerator[Event, None]: ...
 
+    async def release_notes(
+        self, *, account_id: str, request: ReleaseNotesRequest
+    ) -> ReleaseNotes: ...
+
+    def release_notes_stream(
+        self, *, account_id: str, request: ReleaseNotesRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]: ...
+    async def jql_propose(self, *, account_id: str, request: JqlQuestionRequest) -> JqlProposal: ...
+
 
 @cache
 def engine_config() -> EngineConfig:
@@ -135,6 +149,17 @@ class LocalBackend:
         self, *, account_id: str, request: EpicReportRequest, request_id: str
     ) -> AsyncGenerator[Event, None]:
         return epic_report_stream(config=engine_config(), request=request)
+
+    async def release_notes(self, *, account_id: str, request: ReleaseNotesRequest) -> ReleaseNotes:
+        return await release_notes(config=engine_config(), request=request)
+
+    def release_notes_stream(
+        self, *, account_id: str, request: ReleaseNotesRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return release_notes_stream(config=engine_config(), request=request)
+
+    async def jql_propose(self, *, account_id: str, request: JqlQuestionRequest) -> JqlProposal:
+        return await jql_propose(config=engine_config(), request=request)
 
 
 class RemoteBackend:
@@ -248,11 +273,31 @@ class RemoteBackend:
             "/ai/epic-report", account_id=account_id, request=request, out=EpicReport
         )
 
+    async def jql_propose(self, *, account_id: str, request: JqlQuestionRequest) -> JqlProposal:
+        return await self._call(
+            "/ai/jql-from-question", account_id=account_id, request=request, out=JqlProposal
+        )
+
     def epic_report_stream(
         self, *, account_id: str, request: EpicReportRequest, request_id: str
     ) -> AsyncGenerator[Event, None]:
         return self._stream(
             "/ai/epic-report/stream",
+            account_id=account_id,
+            request=request,
+            request_id=request_id,
+        )
+
+    async def release_notes(self, *, account_id: str, request: ReleaseNotesRequest) -> ReleaseNotes:
+        return await self._call(
+            "/ai/release-notes", account_id=account_id, request=request, out=ReleaseNotes
+        )
+
+    def release_notes_stream(
+        self, *, account_id: str, request: ReleaseNotesRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return self._stream(
+            "/ai/release-notes/stream",
             account_id=account_id,
             request=request,
             request_id=request_id,

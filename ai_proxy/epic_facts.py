@@ -40,7 +40,7 @@ from fractions import Fraction
 from django.conf import settings
 
 from accounts.context import UserContext
-from ai_proxy.services import _engine_issue, language_resolve
+from ai_proxy.services import engine_issue, language_resolve
 from ai_service.contract.reports import (
     Audience,
     DueStatus,
@@ -51,6 +51,7 @@ from ai_service.contract.reports import (
 )
 from ai_service.contract.schemas import Language, NormalizedIssue
 from core.errors import ApiError, ErrorCode
+from core.keys import key_order
 from jira.client import JiraClient
 from jira.services import (
     MAX_SEARCH_LIMIT,
@@ -64,12 +65,6 @@ from jira.services import (
 EPIC_MAX_CHILDREN = MAX_SEARCH_LIMIT
 EPIC_TYPE_NAMES = frozenset({"epic"})
 DONE = "done"  # Jira's status category key
-
-
-def key_order(key: str) -> tuple[str, int]:
-    """Jira's order of issue keys: project, then number (``PAY-9`` before ``PAY-10``)."""
-    project, _, number = key.rpartition("-")
-    return project, int(number) if number.isdigit() else 0
 
 
 def percent(part: float, whole: float) -> float:
@@ -205,7 +200,7 @@ def epic_facts_compute(
     )
 
 
-class _FetchProgress:
+class FetchProgress:
     """Turns the search's callbacks into ``on_fetch(read, total)`` after each page. ``total`` is
     Jira's approximate count, never below what was read (the count and the first page are asked
     at once, so a page may come first: the pages read so far stand for it until then)."""
@@ -260,7 +255,7 @@ async def epic_report_request(
     ).issue
     if (epic.issue_type or "").casefold() not in EPIC_TYPE_NAMES:
         raise ApiError(f"{key} is not an epic.", code=ErrorCode.INVALID_INPUT, status=422)
-    progress = _FetchProgress(on_fetch)
+    progress = FetchProgress(on_fetch)
     found = await issues_search(
         ctx=ctx,
         jql=f'parent = "{key}"',
@@ -279,8 +274,8 @@ async def epic_report_request(
     # The last word is exact: Jira's count is approximate, and a search served from the cache
     # called nothing.
     progress.report(len(found.issues), len(found.issues))
-    normalized_epic = _engine_issue(epic)
-    children = sorted((_engine_issue(i) for i in found.issues), key=lambda i: key_order(i.key))
+    normalized_epic = engine_issue(epic)
+    children = sorted((engine_issue(i) for i in found.issues), key=lambda i: key_order(i.key))
     facts = epic_facts_compute(
         epic=normalized_epic,
         children=children,

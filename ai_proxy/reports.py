@@ -1,17 +1,20 @@
-"""Sprint and epic reports for the signed-in user: the facts computed from Jira
-(``ai_proxy.sprint_facts``, ``ai_proxy.epic_facts``), then the account's backend (ai-service or the
-local engine), with reports cached in Redis like the summaries.
+"""Sprint and epic reports and release notes for the signed-in user: the facts computed from
+Jira (``ai_proxy.sprint_facts``, ``ai_proxy.epic_facts``, the plan of ``ai_proxy.release_notes``),
+then the account's backend (ai-service or the local engine), with answers cached in Redis like the
+summaries. The three share one path (:class:`_Kind` says what differs).
 
 Cache (``services._cache_key``): per account and site, keyed by a digest of the computed facts,
 the ``key`` and ``updated`` of every issue they cover (the sprint's issues, or the epic and its
-children), the board and sprint (or the epic key), the audience, the language, the prompt version
+children, or the version's), the board and sprint (or the epic key, or the version and its
+plan), the audience, the language, the prompt version
 and the model. A changed issue or a changed figure is a new key, so an entry is never stale; a
 cached report is answered with ``cached: true`` and the very facts it was generated from (which
 are the request's: the digest covers them). ``refresh=True`` re-reads Jira and regenerates.
 
 Streams: our own ``log fetch {done, total}`` while the facts are read from Jira (the facts
 builders' ``on_fetch``), then the backend's events (``log`` queue/load/think, ``delta`` summary,
-one ``result {section: "report"}``, ``done``) or, from the cache, ``result`` and ``done`` at once.
+one ``result {section: "report"}``, or ``"notes"`` for release notes, ``done``) or, from the
+cache, ``result`` and ``done`` at once.
 A streamed result is stored in the cache as the synchronous endpoint stores it. The report streams
 are not resumable runs (``core.runs``) as the summary's is: a report reads one sprint or one epic
 and one model call, so a new request costs about what a resume would, and the cache keeps a
@@ -36,6 +39,7 @@ from ai_proxy.backends import backend_for
 from ai_proxy.epic_facts import epic_report_request
 from ai_proxy.metrics import AI_REQUESTS
 from ai_proxy.quota import quota_hit
+from ai_proxy.release_notes import release_notes_request
 from ai_proxy.services import (
     _cache,
     _cache_key,
@@ -45,6 +49,7 @@ from ai_proxy.services import (
 )
 from ai_proxy.sprint_facts import sprint_report_request
 from ai_service.contract.events import DoneData, ResultData, error_event
+from ai_service.contract.release_notes import NotesAudience, ReleaseNotes, ReleaseNotesRequest
 from ai_service.contract.reports import (
     Audience,
     EpicReport,
@@ -58,23 +63,29 @@ from core.sse import Event, EventStream
 logger = logging.getLogger(__name__)
 
 REPORT_SECTION = "report"
+NOTES_SECTION = "notes"
 OnFetch = Callable[[int, int], None]
-Request = TypeVar("Request", SprintReportRequest, EpicReportRequest)
-Report = TypeVar("Report", SprintReport, EpicReport)
+Request = TypeVar("Request", SprintReportRequest, EpicReportRequest, ReleaseNotesRequest)
+Report = TypeVar("Report", SprintReport, EpicReport, ReleaseNotes)
 # The facts builder of a report, given the progress callback.
 Build = Callable[[OnFetch | None], Coroutine[Any, Any, Request]]
 
 
 @dataclass(frozen=True)
 class _Kind(Generic[Request, Report]):
-    """What differs between the two reports: names, the report's schema, and the backend's two
-    calls for this request type."""
+    """What differs between the reports: names, the answer's schema and its ``result``
+    section, the backend's two calls for this request type, what the cache key covers, how many
+    issues the request covers, and the ``done`` coverage of a cached answer."""
 
     endpoint: str
     cache_kind: str
     report: type[Report]
     call: Callable[[str, Request], Awaitable[Report]]
     stream: Callable[[str, Request, str], AsyncGenerator[Event, None]]
+    material: Callable[[Request], dict[str, Any]]
+    covered: Callable[[Request], int]
+    coverage: Callable[[Report], dict[str, int]]
+    section: str = REPORT_SECTION
 
 
 def _issue_stamps(issues: list[NormalizedIssue]) -> list[list[str | None]]:
@@ -102,13 +113,26 @@ def _epic_material(request: EpicReportRequest) -> dict[str, Any]:
     }
 
 
-def _report_cache_key(ctx: UserContext, kind: _Kind[Any, Any], request: Any) -> str:
-    material = (
-        _sprint_material(request)
-        if isinstance(request, SprintReportRequest)
-        else _epic_material(request)
-    )
-    return _cache_key(kind.cache_kind, ctx, material)
+def _notes_material(request: ReleaseNotesRequest) -> dict[str, Any]:
+    # The plan names every issue of the version (omitted ones too): with the stamps of the
+    # planned ones, a changed issue, or one moved in or out of the version, is a new key.
+    return {
+        "project": request.project_key,
+        "version": request.version.model_dump(mode="json"),
+        "sections": [s.model_dump(mode="json") for s in request.sections],
+        "omitted": [o.model_dump(mode="json") for o in request.omitted],
+        "issues": _issue_stamps(request.issues),
+        "audience": request.audience,
+        "language": request.language,
+    }
+
+
+def _analyzed_coverage(report: SprintReport | EpicReport) -> dict[str, int]:
+    return {"analyzed": report.coverage.analyzed, "total": report.coverage.total}
+
+
+def _report_cache_key(ctx: UserContext, kind: _Kind[Request, Report], request: Request) -> str:
+    return _cache_key(kind.cache_kind, ctx, kind.material(request))
 
 
 def _sprint_kind(ctx: UserContext, endpoint: str) -> _Kind[SprintReportRequest, SprintReport]:
@@ -123,6 +147,9 @@ def _sprint_kind(ctx: UserContext, endpoint: str) -> _Kind[SprintReportRequest, 
         stream=lambda account_id, request, request_id: backend.sprint_report_stream(
             account_id=account_id, request=request, request_id=request_id
         ),
+        material=_sprint_material,
+        covered=lambda request: len(request.issues),
+        coverage=_analyzed_coverage,
     )
 
 
@@ -138,6 +165,28 @@ def _epic_kind(ctx: UserContext, endpoint: str) -> _Kind[EpicReportRequest, Epic
         stream=lambda account_id, request, request_id: backend.epic_report_stream(
             account_id=account_id, request=request, request_id=request_id
         ),
+        material=_epic_material,
+        covered=lambda request: len(request.children),
+        coverage=_analyzed_coverage,
+    )
+
+
+def _notes_kind(ctx: UserContext, endpoint: str) -> _Kind[ReleaseNotesRequest, ReleaseNotes]:
+    backend = backend_for(ctx.account_id, endpoint)
+    return _Kind(
+        endpoint=endpoint,
+        cache_kind="release_notes",
+        report=ReleaseNotes,
+        call=lambda account_id, request: backend.release_notes(
+            account_id=account_id, request=request
+        ),
+        stream=lambda account_id, request, request_id: backend.release_notes_stream(
+            account_id=account_id, request=request, request_id=request_id
+        ),
+        material=_notes_material,
+        covered=lambda request: len(request.issues) + len(request.omitted),
+        coverage=lambda notes: notes.coverage.model_dump(),
+        section=NOTES_SECTION,
     )
 
 
@@ -161,7 +210,7 @@ async def _report_get(
 
 
 async def _facts_with_progress(
-    build: Build[Request], language: Language
+    kind: _Kind[Request, Any], build: Build[Request], language: Language
 ) -> AsyncGenerator[Event | Request, None]:
     """A ``log fetch {done, total}`` each time the facts builder reports progress, then its
     request. Facts built from Jira answers the Jira cache held report no progress: one
@@ -183,9 +232,7 @@ async def _facts_with_progress(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     if not reported:
-        covered = len(
-            request.issues if isinstance(request, SprintReportRequest) else request.children
-        )
+        covered = kind.covered(request)
         yield fetch_log(covered, covered, language)
     yield request
 
@@ -204,7 +251,7 @@ async def _report_events(
     raise (the writer turns them into the ``error`` event)."""
     started = time.monotonic()
     request: Request | None = None
-    facts = _facts_with_progress(build, language)
+    facts = _facts_with_progress(kind, build, language)
     try:
         async for item in facts:
             if isinstance(item, Event):
@@ -218,9 +265,9 @@ async def _report_events(
     if not refresh and (cached := await _cache().get(key, kind.report)) is not None:
         AI_REQUESTS.labels(kind.endpoint, "cached").inc()
         report = cached.model_copy(update={"cached": True})
-        yield ResultData(section=REPORT_SECTION, content=report.model_dump(mode="json")).event()
+        yield ResultData(section=kind.section, content=report.model_dump(mode="json")).event()
         yield DoneData(
-            coverage={"analyzed": report.coverage.analyzed, "total": report.coverage.total},
+            coverage=kind.coverage(report),
             duration_ms=int((time.monotonic() - started) * 1000),
             quality=report.quality.model_dump(),
         ).event()
@@ -229,19 +276,19 @@ async def _report_events(
     try:
         async for event in events:
             if event.name == "result":
-                await _report_store(key, event, kind.report)
+                await _report_store(key, event, kind)
             yield event
     finally:
         await events.aclose()
 
 
-async def _report_store(key: str, event: Event, model: type[Report]) -> None:
+async def _report_store(key: str, event: Event, kind: _Kind[Any, Report]) -> None:
     """The final report of a stream into the AI cache (a later synchronous call is a hit)."""
     try:
         payload = json.loads(event.data)
-        if payload.get("section") != REPORT_SECTION:
+        if payload.get("section") != kind.section:
             return
-        report = model.model_validate(payload["content"])
+        report = kind.report.model_validate(payload["content"])
     except (ValueError, KeyError, TypeError, AttributeError):
         logger.warning("streamed report not cached: unreadable result event")
         return
@@ -288,10 +335,34 @@ def _epic_build(
     return build
 
 
+def _notes_build(
+    ctx: UserContext,
+    project_key: str,
+    version: str,
+    language: Language,
+    audience: NotesAudience,
+    refresh: bool,
+) -> Build[ReleaseNotesRequest]:
+    def build(on_fetch: OnFetch | None) -> Coroutine[Any, Any, ReleaseNotesRequest]:
+        return release_notes_request(
+            ctx=ctx,
+            project_key=project_key,
+            version=version,
+            language=language,
+            audience=audience,
+            refresh=refresh,
+            on_fetch=on_fetch,
+        )
+
+    return build
+
+
 SPRINT_ENDPOINT = "sprint-report"
 SPRINT_STREAM_ENDPOINT = "sprint-report/stream"
 EPIC_ENDPOINT = "epic-report"
 EPIC_STREAM_ENDPOINT = "epic-report/stream"
+NOTES_ENDPOINT = "release-notes"
+NOTES_STREAM_ENDPOINT = "release-notes/stream"
 
 
 async def sprint_report_get(
@@ -381,6 +452,56 @@ async def epic_report_stream_open(
             ctx=ctx,
             kind=_epic_kind(ctx, EPIC_STREAM_ENDPOINT),
             build=_epic_build(ctx, epic_key, resolved, audience, refresh),
+            language=resolved,
+            refresh=refresh,
+            request_id=request_id,
+        ),
+        on_error=error_event,
+        on_close=on_close,
+    )
+
+
+async def release_notes_get(
+    *,
+    ctx: UserContext,
+    project_key: str,
+    version: str,
+    language: Language | None = None,
+    audience: NotesAudience = "users",
+    refresh: bool = False,
+) -> ReleaseNotes:
+    """The release notes of version ``version`` (its name) of project ``project_key``: every
+    issue of the version in a section or omitted with its reason (``ai_proxy.release_notes``);
+    404 ``project_not_found`` / ``version_not_found``; one quota point."""
+    await quota_hit(account_id=ctx.account_id)
+    resolved = language_resolve(language)
+    return await _report_get(
+        ctx=ctx,
+        kind=_notes_kind(ctx, NOTES_ENDPOINT),
+        build=_notes_build(ctx, project_key, version, resolved, audience, refresh),
+        refresh=refresh,
+    )
+
+
+async def release_notes_stream_open(
+    *,
+    ctx: UserContext,
+    project_key: str,
+    version: str,
+    language: Language | None = None,
+    audience: NotesAudience = "users",
+    refresh: bool = False,
+    request_id: str = "-",
+) -> EventStream:
+    """The streamed release notes, holding one of this process's stream slots until it ends;
+    one quota point (none when the stream cap refuses it)."""
+    on_close = await stream_slot_open(ctx=ctx, endpoint=NOTES_STREAM_ENDPOINT)
+    resolved = language_resolve(language)
+    return EventStream(
+        events=_report_events(
+            ctx=ctx,
+            kind=_notes_kind(ctx, NOTES_STREAM_ENDPOINT),
+            build=_notes_build(ctx, project_key, version, resolved, audience, refresh),
             language=resolved,
             refresh=refresh,
             request_id=request_id,

@@ -94,7 +94,7 @@ def _clip(text: str | None) -> str | None:
     return text[: LONG_TEXT_MAX - 100] + note
 
 
-def _engine_issue(issue: Issue) -> NormalizedIssue:
+def engine_issue(issue: Issue) -> NormalizedIssue:
     data = issue.model_dump()
     data["description"] = _clip(data.get("description"))
     return NormalizedIssue.model_validate(data)
@@ -108,7 +108,7 @@ def _engine_comment(comment: JiraComment) -> Comment:
 
 def _analyze_request(data: IssueWithComments, language: Language) -> AnalyzeRequest:
     return AnalyzeRequest(
-        issue=_engine_issue(data.issue),
+        issue=engine_issue(data.issue),
         comments=[_engine_comment(c) for c in data.comments[:MAX_COMMENTS]],
         comments_total=data.comments_total,
         language=language,
@@ -133,7 +133,7 @@ def _summarize_request(
 ) -> SummarizeRequest:
     return SummarizeRequest(
         jql=jql.strip(),
-        issues=[_engine_issue(i) for i in found.issues],
+        issues=[engine_issue(i) for i in found.issues],
         total=found.total,
         language=language,
         cloud_id=ctx.cloud_id,

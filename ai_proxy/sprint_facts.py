@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from accounts.context import UserContext
-from ai_proxy.services import _engine_issue
+from ai_proxy.services import engine_issue
 from ai_service.contract.reports import (
     MAX_REPORT_ISSUES,
     Audience,
@@ -41,6 +41,7 @@ from ai_service.contract.reports import (
     VelocityEntry,
 )
 from ai_service.contract.schemas import Language
+from core.keys import key_order
 from jira.agile import SprintHistory, sprint_history_get
 from jira.models import AgileIssue, Board, ChangeHistory, ChangeItem, Issue, Sprint
 
@@ -57,12 +58,6 @@ class FactFields:
     points: str | None
     flagged: str | None
     status: str = "status"
-
-
-def key_order(key: str) -> tuple[str, int]:
-    """Jira's order of keys: project, then number."""
-    project, _, number = key.rpartition("-")
-    return project, int(number) if number.isdigit() else 0
 
 
 def _sprint_ids(text: str | None) -> set[int]:
@@ -395,7 +390,7 @@ async def sprint_report_request(
         board=_board_info(history.board),
         sprint=_sprint_info(history.sprint),
         facts=facts,
-        issues=[_engine_issue(i.issue) for i in covered[:MAX_REPORT_ISSUES]],
+        issues=[engine_issue(i.issue) for i in covered[:MAX_REPORT_ISSUES]],
         language=language,
         audience=audience,
     )

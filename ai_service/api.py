@@ -10,6 +10,8 @@ from ninja import NinjaAPI, Router
 
 from ai_service import services
 from ai_service.auth import ServiceTokenAuth
+from ai_service.contract.questions import JqlProposal, JqlQuestionRequest
+from ai_service.contract.release_notes import ReleaseNotes, ReleaseNotesRequest
 from ai_service.contract.reports import (
     EpicReport,
     EpicReportRequest,
@@ -142,6 +144,39 @@ async def epic_report_stream(request: HttpRequest, body: EpicReportRequest) -> H
     """The epic report as server-sent events, its narrative streamed as it is written."""
     stream = services.epic_report_stream_open(request=body)
     return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
+
+
+@router.post("/release-notes", response={200: ReleaseNotes, **ERRORS})
+async def release_notes(request: HttpRequest, body: ReleaseNotesRequest) -> ReleaseNotes:
+    """The wording of a version's release notes, around the sections the caller planned."""
+    return await services.release_notes_generate(request=body)
+
+
+@router.post(
+    "/release-notes/stream",
+    response={200: None, **ERRORS},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "Server-sent events: log (queue, load, think), delta (section "
+                "notes: each item's Markdown line once checked), one result (section notes: "
+                "the whole release notes), then done or error.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+async def release_notes_stream(request: HttpRequest, body: ReleaseNotesRequest) -> HttpResponseBase:
+    """The release notes as server-sent events."""
+    stream = services.release_notes_stream_open(request=body)
+    return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
+
+
+@router.post("/jql-from-question", response={200: JqlProposal, **ERRORS})
+async def jql_from_question(request: HttpRequest, body: JqlQuestionRequest) -> JqlProposal:
+    """The model's JQL for a question in plain language, with its explanation; with
+    ``previous`` (the JQL Jira refused and its messages), the repair turn."""
+    return await services.jql_proposal_generate(request=body)
 
 
 api.add_router(

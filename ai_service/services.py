@@ -11,6 +11,8 @@ from functools import cache
 from django.conf import settings
 
 from ai_service.contract.events import error_event
+from ai_service.contract.questions import JqlProposal, JqlQuestionRequest
+from ai_service.contract.release_notes import ReleaseNotes, ReleaseNotesRequest
 from ai_service.contract.reports import (
     EpicReport,
     EpicReportRequest,
@@ -24,8 +26,11 @@ from ai_service.engine import (
     epic_report_stream,
     issue_analyze,
     issue_analyze_stream,
+    jql_propose,
     jql_summarize,
     jql_summarize_stream,
+    release_notes,
+    release_notes_stream,
     sprint_report,
     sprint_report_stream,
 )
@@ -39,6 +44,7 @@ STREAM_ENDPOINT = "analyze-issue/stream"
 SUMMARY_STREAM_ENDPOINT = "summarize-jql/stream"
 SPRINT_REPORT_STREAM_ENDPOINT = "sprint-report/stream"
 EPIC_REPORT_STREAM_ENDPOINT = "epic-report/stream"
+RELEASE_NOTES_STREAM_ENDPOINT = "release-notes/stream"
 # At most AI_MAX_STREAMS streams per process.
 STREAM_SLOTS = StreamSlots(
     limit=lambda: int(settings.AI_MAX_STREAMS), on_change=STREAMS_IN_FLIGHT.inc
@@ -68,6 +74,24 @@ async def sprint_report_generate(*, request: SprintReportRequest) -> SprintRepor
 async def epic_report_generate(*, request: EpicReportRequest) -> EpicReport:
     with _measured("epic-report"):
         return await epic_report(config=engine_config(), request=request)
+
+
+async def release_notes_generate(*, request: ReleaseNotesRequest) -> ReleaseNotes:
+    with _measured("release-notes"):
+        return await release_notes(config=engine_config(), request=request)
+
+
+def release_notes_stream_open(*, request: ReleaseNotesRequest) -> EventStream:
+    """The streamed release notes, holding one of this process's stream slots until they end."""
+    return _stream_open(
+        RELEASE_NOTES_STREAM_ENDPOINT,
+        lambda: release_notes_stream(config=engine_config(), request=request),
+    )
+
+
+async def jql_proposal_generate(*, request: JqlQuestionRequest) -> JqlProposal:
+    with _measured("jql-from-question"):
+        return await jql_propose(config=engine_config(), request=request)
 
 
 def sprint_report_stream_open(*, request: SprintReportRequest) -> EventStream:

@@ -29,6 +29,8 @@ class ErrorCode(StrEnum):
     ISSUE_NOT_FOUND = "issue_not_found"
     BOARD_NOT_FOUND = "board_not_found"
     SPRINT_NOT_FOUND = "sprint_not_found"
+    PROJECT_NOT_FOUND = "project_not_found"
+    VERSION_NOT_FOUND = "version_not_found"
     INVALID_INPUT = "invalid_input"
     INVALID_JQL = "invalid_jql"
     BODY_TOO_LARGE = "body_too_large"

@@ -32,3 +32,9 @@ def project_key_normalize(value: object) -> str | None:
         return None
     key = value.strip().upper()
     return key if len(key) <= MAX_KEY_LENGTH and PROJECT_KEY_RE.fullmatch(key) else None
+
+
+def key_order(key: str) -> tuple[str, int]:
+    """Jira's order of issue keys: project, then number (``PAY-9`` before ``PAY-10``)."""
+    project, _, number = key.rpartition("-")
+    return project, int(number) if number.isdigit() else 0

@@ -22,6 +22,7 @@ from jira.models import (
     ProjectOverview,
     SearchResult,
     SprintList,
+    VersionList,
 )
 
 router = Router(tags=["jira"], auth=SessionAuth())
@@ -66,6 +67,28 @@ async def search_get(request: HttpRequest, params: Query[SearchParams]) -> Searc
     return await services.issues_search(
         ctx=_ctx(request), jql=params.jql, limit=params.limit, refresh=params.refresh
     )
+
+
+@router.get(
+    "/projects/{key}/versions",
+    response={
+        200: VersionList,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        422: ErrorOut,
+        502: ErrorOut,
+        503: ErrorOut,
+        504: ErrorOut,
+    },
+    summary="A project's fix versions, in Jira's order",
+)
+async def project_versions_get(
+    request: HttpRequest, key: str, params: Query[Refresh]
+) -> VersionList:
+    """Every fix version of the project (archived ones included), in the project's order. 404
+    `project_not_found` for a project that does not exist or that the user cannot browse."""
+    return await services.project_versions_list(ctx=_ctx(request), key=key, refresh=params.refresh)
 
 
 # `path:` so that any malformed key (even `../x`) reaches validation and answers 422, not 404.

@@ -42,6 +42,7 @@ from jira.errors import (
     JiraScopeRefused,
     JiraTimeout,
     JiraUnavailable,
+    ProjectNotFound,
     SprintNotFound,
 )
 from jira.metrics import LATENCY, RATE_LIMITED, REQUESTS, RETRY_WAIT
@@ -55,6 +56,7 @@ from jira.models import (
     Myself,
     Project,
     Sprint,
+    Version,
 )
 from jira.normalize import (
     FieldMap,
@@ -68,6 +70,7 @@ from jira.normalize import (
     myself_from_json,
     project_from_json,
     sprint_from_json,
+    version_from_json,
 )
 
 logger = logging.getLogger(__name__)
@@ -156,6 +159,42 @@ class SearchOutcome:
     truncated: bool
     # Complete comment pages that came embedded in the search (when asked for), by issue key.
     comments: dict[str, CommentPage] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JqlCheck:
+    """Jira's verdict on one query (``jql/parse``): valid when it has no error."""
+
+    query: str
+    errors: list[str]
+    warnings: list[str]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class JqlField:
+    """A field JQL can search: ``jql`` is how a query names it."""
+
+    id: str
+    name: str
+    jql: str
+
+
+def _messages(raw: Any) -> list[str]:
+    """Jira's messages of a ``jql/parse`` entry, cleaned and bounded (Jira's words, not ours)."""
+    if not isinstance(raw, list):
+        return []
+    out = []
+    for message in raw:
+        text = clean_text(str(message)).strip()
+        if len(text) > MAX_JIRA_MESSAGE_CHARS:
+            text = text[: MAX_JIRA_MESSAGE_CHARS - 1] + "…"
+        if text:
+            out.append(text)
+    return list(dict.fromkeys(out))
 
 
 def _transport_label(exc: httpx.TransportError) -> str:
@@ -554,6 +593,17 @@ class JiraClient:
             if data.get("isLast", True) or not values or exhausted:
                 return projects
 
+    async def project_versions(self, key: str) -> list[Version]:
+        """A project's versions in Jira's order, archived included: the unpaginated
+        ``project/{key}/versions`` (Jira answers every version at once; the paginated
+        ``/version`` would cost one call per 50 for the same list)."""
+        data = await self._request(
+            "project_versions", "GET", f"project/{key}/versions", not_found=ProjectNotFound
+        )
+        if not isinstance(data, list):
+            raise JiraBadResponse()
+        return [version_from_json(v) for v in data if isinstance(v, dict)]
+
     # -- Jira Software (Agile REST API 1.0) and changelogs --
 
     async def boards(
@@ -750,6 +800,88 @@ class JiraClient:
         for histories in out.values():
             histories.sort(key=lambda h: (h.created, h.id))
         return out
+
+    # -- JQL tooling (issue #17: a question turned into checked JQL) --
+
+    async def jql_parse(self, queries: list[str], *, validation: str = "strict") -> list[JqlCheck]:
+        """Jira's own check of ``queries`` (``POST jql/parse``), one :class:`JqlCheck` each, in
+        order: its errors (``strict``: any problem, the query would not run) and warnings, in
+        Jira's words."""
+        data = await self._request(
+            "jql_parse",
+            "POST",
+            "jql/parse",
+            params={"validation": validation},
+            body={"queries": queries},
+        )
+        parsed = data.get("queries") if isinstance(data, dict) else None
+        if (
+            not isinstance(parsed, list)
+            or len(parsed) != len(queries)
+            or not all(isinstance(raw, dict) for raw in parsed)
+        ):
+            raise JiraBadResponse()
+        return [
+            JqlCheck(
+                query=query,
+                errors=_messages(raw.get("errors")),
+                warnings=_messages(raw.get("warnings")),
+            )
+            for query, raw in zip(queries, parsed, strict=True)
+        ]
+
+    async def jql_fields(self) -> list[JqlField]:
+        """The fields JQL can search on the site (``GET jql/autocompletedata``'s
+        ``visibleFieldNames``): their JQL name, display name and custom field id."""
+        data = await self._request("jql_autocomplete", "GET", "jql/autocompletedata")
+        raw = data.get("visibleFieldNames") if isinstance(data, dict) else None
+        if not isinstance(raw, list):
+            raise JiraBadResponse()
+        out: list[JqlField] = []
+        for entry in raw:
+            if not isinstance(entry, dict) or not entry.get("value"):
+                continue
+            if str(entry.get("searchable", "true")) != "true":
+                continue
+            value = clean_text(str(entry["value"]))
+            out.append(
+                JqlField(
+                    jql=value,
+                    name=clean_text(str(entry.get("displayName") or value)),
+                    id=clean_text(str(entry.get("cfid") or value)),
+                )
+            )
+        return out
+
+    async def jql_suggestions(self, field_name: str, typed: str = "") -> list[str]:
+        """The values Jira suggests for ``field_name`` (``GET jql/autocompletedata/suggestions``):
+        priorities, issue types, statuses... without the ``<b>`` highlighting."""
+        data = await self._request(
+            "jql_suggestions",
+            "GET",
+            "jql/autocompletedata/suggestions",
+            params={"fieldName": field_name, "fieldValue": typed},
+        )
+        results = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list):
+            raise JiraBadResponse()
+        return [
+            clean_text(str(r["value"]))
+            for r in results
+            if isinstance(r, dict) and isinstance(r.get("value"), str) and r["value"]
+        ]
+
+    async def status_names(self) -> list[str]:
+        """The names of every status of the site (``GET status``), once each."""
+        data = await self._request("statuses", "GET", "status")
+        if not isinstance(data, list):
+            raise JiraBadResponse()
+        names = [
+            clean_text(str(raw["name"]))
+            for raw in data
+            if isinstance(raw, dict) and isinstance(raw.get("name"), str)
+        ]
+        return list(dict.fromkeys(names))
 
     async def status_categories(self) -> dict[str, str]:
         """Every status of the site, id -> status category key (``GET status``): a changelog

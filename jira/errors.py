@@ -42,8 +42,14 @@ class IssueNotFound(JiraError):
 
 class ProjectNotFound(JiraError):
     status = 404
-    code = ErrorCode.NOT_FOUND
+    code = ErrorCode.PROJECT_NOT_FOUND
     detail = "Project does not exist or you do not have permission to see it."
+
+
+class VersionNotFound(JiraError):
+    status = 404
+    code = ErrorCode.VERSION_NOT_FOUND
+    detail = "The project has no version of that name."
 
 
 class BoardNotFound(JiraError):

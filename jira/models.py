@@ -72,6 +72,25 @@ class ProjectList(_Model):
     projects: list[Project]
 
 
+class Version(_Model):
+    """A fix version of a project: its days as Jira gives them (``releaseDate``, ``startDate``),
+    null when unset."""
+
+    id: str
+    name: str
+    released: bool
+    archived: bool
+    release_date: dt.date | None
+    start_date: dt.date | None
+
+
+class VersionList(_Model):
+    """A project's versions in Jira's order (the project's own sequence), archived ones
+    included."""
+
+    versions: list[Version]
+
+
 class SearchResult(_Model):
     """``total`` is Jira's approximate count (exact when every page was read); ``truncated`` is
     true when more issues matched than were returned."""

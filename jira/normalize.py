@@ -24,6 +24,7 @@ from jira.models import (
     Myself,
     Project,
     Sprint,
+    Version,
 )
 
 STORY_POINTS_CUSTOM_TYPES = (
@@ -209,6 +210,26 @@ def project_from_json(raw: dict[str, Any]) -> Project:
         key=str(raw.get("key", "")),
         name=clean_text(str(raw.get("name") or "")),
         avatar_url=avatars.get("48x48") if isinstance(avatars, dict) else None,
+    )
+
+
+def _optional_day(value: Any) -> dt.date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def version_from_json(raw: dict[str, Any]) -> Version:
+    return Version(
+        id=str(raw.get("id", "")),
+        name=clean_text(str(raw.get("name") or "")),
+        released=raw.get("released") is True,
+        archived=raw.get("archived") is True,
+        release_date=_optional_day(raw.get("releaseDate")),
+        start_date=_optional_day(raw.get("startDate")),
     )
 
 

@@ -43,6 +43,7 @@ from jira.models import (
     ProjectOverview,
     SearchResult,
     SearchWithComments,
+    VersionList,
 )
 from jira.normalize import FieldMap
 
@@ -86,8 +87,12 @@ def _jql_validate(jql: str) -> str:
     return jql
 
 
-def jira_client_for(ctx: UserContext, **config: Any) -> JiraClient:
-    """A client for the user's current site, on the token vault, with the shared breaker."""
+def jira_client_for(
+    ctx: UserContext, *, record_scope_refusal: bool = True, **config: Any
+) -> JiraClient:
+    """A client for the user's current site, on the token vault, with the shared breaker.
+    ``record_scope_refusal=False``: a scope Jira refuses is not recorded for ``/me`` (an
+    optional read, such as the vocabulary's sprints, that does without)."""
     client_config = JiraClientConfig.from_settings(**config)
     return JiraClient(
         cloud_id=ctx.cloud_id,
@@ -95,7 +100,7 @@ def jira_client_for(ctx: UserContext, **config: Any) -> JiraClient:
         token_provider=partial(access_token_get, ctx),
         config=client_config,
         breaker=breaker_for(client_config),
-        on_scope_refused=partial(site_scopes_refused_mark, ctx),
+        on_scope_refused=partial(site_scopes_refused_mark, ctx) if record_scope_refusal else None,
     )
 
 
@@ -380,3 +385,22 @@ async def project_overview(
     )
     await cache.set("overview", key, overview, _ttl())
     return overview
+
+
+async def project_versions_list(
+    *, ctx: UserContext, key: str, refresh: bool = False, client: JiraClient | None = None
+) -> VersionList:
+    """A project's fix versions in Jira's order (archived ones included); 422 for a malformed
+    key, 404 ``project_not_found`` for a project the user cannot browse (Jira's own 404)."""
+    normalized = project_key_normalize(key)
+    if normalized is None:
+        raise ApiError("Invalid project key.", code=ErrorCode.INVALID_INPUT, status=422)
+    cache = _cache(ctx)
+    if not refresh:
+        cached = await cache.get("versions", normalized, VersionList)
+        if cached is not None:
+            return cached
+    client = client or jira_client_for(ctx)
+    result = VersionList(versions=await client.project_versions(normalized))
+    await cache.set("versions", normalized, result, _ttl())
+    return result

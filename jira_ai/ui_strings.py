@@ -72,6 +72,22 @@ def ui_strings() -> dict[str, str]:
         "none": _("Aucun."),
         "regenerate": _("Régénérer"),
         "jql_required": _("Saisissez une requête JQL."),
+        # a question turned into JQL
+        "question_required": _("Saisissez une question."),
+        "question_running": _("Traduction de la question en JQL…"),
+        "question_done": _(
+            "Requête JQL proposée et vérifiée par Jira : {count}. Rien n'est lancé : relisez-la, "
+            "puis « Résumer »."
+        ),
+        "question_title": _("Requête proposée"),
+        "question_explanation": _("Explication"),
+        "question_repaired": _("Corrigée après le contrôle de Jira."),
+        "question_warnings": _("Remarques de Jira"),
+        **_one_other(
+            "question_count",
+            lambda n: ngettext("≈ {count} ticket", "≈ {count} tickets", n),
+        ),
+        "question_count_unknown": _("nombre de tickets inconnu"),
         "summary_stopped": _("Résumé arrêté."),
         "summary_cut": _(
             "La connexion a été interrompue avant la fin du résumé. Relancez-le : les morceaux "
@@ -182,6 +198,39 @@ def ui_strings() -> dict[str, str]:
             "sélectionnez-le pour le copier."
         ),
         "report_markdown": _("Le rapport en Markdown"),
+        # release notes
+        "notes_projects_loading": _("Chargement des projets…"),
+        "notes_projects_empty": _("Aucun projet visible sur ce site."),
+        "notes_versions_loading": _("Chargement des versions…"),
+        "notes_versions_empty": _("Ce projet n'a aucune version."),
+        "notes_version_released": _("{name} (livrée le {date})"),
+        "notes_version_unreleased": _("{name} (à venir)"),
+        "notes_version_archived": _("{name} (archivée)"),
+        "notes_running": _("Notes de version en cours…"),
+        "notes_done": _("Notes de version prêtes."),
+        "notes_cut": _(
+            "La connexion a été interrompue avant la fin des notes de version. Relancez-les."
+        ),
+        "notes_title": _("Notes de version : {project} {version}"),
+        "notes_released_on": _("Livrée le {date}"),
+        "notes_unreleased": _("Version à venir"),
+        "notes_audience_users": _("Pour les utilisateurs"),
+        "notes_audience_team": _("Pour l'équipe"),
+        **_one_other(
+            "notes_coverage",
+            lambda n: ngettext(
+                "{count} ticket, {in_notes} dans les notes, {omitted} écartés",
+                "{count} tickets, {in_notes} dans les notes, {omitted} écartés",
+                n,
+            ),
+        ),
+        "notes_empty": _("Aucun ticket dans cette version : rien à annoncer."),
+        "notes_omitted": _("Tickets écartés des notes"),
+        "omit_internal": _("interne"),
+        "omit_no_user_impact": _("sans effet pour les utilisateurs"),
+        "omit_not_done": _("pas terminé"),
+        "notes_copied": _("Notes de version copiées dans le presse-papiers en Markdown."),
+        "notes_markdown": _("Les notes de version en Markdown"),
         "facts_table": _("Tickets et points du sprint, par ensemble"),
         "facts_set": _("Ensemble"),
         "facts_issues": _("Tickets"),
@@ -236,6 +285,11 @@ def ui_strings() -> dict[str, str]:
         "err_board_not_found": _("Ce tableau est introuvable ou vous n'y avez pas accès."),
         "err_sprint_not_found": _("Ce sprint est introuvable sur ce tableau."),
         "err_board_not_found_do": _("Choisissez un autre tableau dans la liste."),
+        "err_project_not_found": _("Ce projet est introuvable ou vous n'y avez pas accès."),
+        "err_version_not_found": _("Ce projet n'a pas de version de ce nom."),
+        "err_project_not_found_do": _(
+            "Choisissez un projet et une de ses versions dans la liste, ou rechargez la page."
+        ),
         # quality: what the engine's guardrails did to the answer
         "quality_clean": _("Réponse vérifiée"),
         "quality_title": _("Contrôles de la réponse :"),

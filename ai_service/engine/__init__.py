@@ -9,6 +9,9 @@ local fallback. Callers build an ``EngineConfig`` from their settings and call:
 - ``sprint_report(config=..., request=SprintReportRequest) -> SprintReport``,
   ``epic_report(config=..., request=EpicReportRequest) -> EpicReport`` and their streams
   ``sprint_report_stream`` / ``epic_report_stream`` (:mod:`.reports`)
+- ``release_notes(config=..., request=ReleaseNotesRequest) -> ReleaseNotes`` and
+  ``release_notes_stream`` (:mod:`.release_notes`)
+- ``jql_propose(config=..., request=JqlQuestionRequest) -> JqlProposal`` (:mod:`.questions`)
 
 Failures are ``EngineError`` subclasses of ``core.errors.ApiError`` (``status``, ``code``,
 ``detail``, ``retry_after``), the error family of both services.
@@ -29,6 +32,8 @@ from ai_service.engine.errors import (
 )
 from ai_service.engine.pipeline import issue_analyze, jql_summarize
 from ai_service.engine.prompts import PROMPT_VERSION
+from ai_service.engine.questions import jql_propose
+from ai_service.engine.release_notes import release_notes, release_notes_stream
 from ai_service.engine.reports import (
     epic_report,
     epic_report_stream,
@@ -55,8 +60,11 @@ __all__ = [
     "epic_report_stream",
     "issue_analyze",
     "issue_analyze_stream",
+    "jql_propose",
     "jql_summarize",
     "jql_summarize_stream",
+    "release_notes",
+    "release_notes_stream",
     "sprint_report",
     "sprint_report_stream",
 ]

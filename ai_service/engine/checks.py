@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
+from ai_service.contract.release_notes import LLMReleaseNotes
 from ai_service.contract.reports import (
     EpicFacts,
     IssueSet,
@@ -36,7 +37,7 @@ from ai_service.engine.guards import (
 )
 from ai_service.engine.text import one_line
 
-A = TypeVar("A", LLMSummary, LLMAnalysis, LLMReport)
+A = TypeVar("A", LLMSummary, LLMAnalysis, LLMReport, LLMReleaseNotes)
 NONE_LABEL = "(none)"
 SUMMARY_LISTS = ("highlights", "risks", "blockers", "next_steps")
 ANALYSIS_LISTS = ("risks", "blockers", "next_actions")

@@ -25,8 +25,6 @@ total}, duration_ms, quality}``, or one final ``error``. Closing a stream cancel
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -35,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
-from ai_service.contract.events import DeltaData, DoneData, LogData, ResultData, error_event
+from ai_service.contract.events import DeltaData, DoneData, LogData, ResultData
 from ai_service.contract.reports import (
     Audience,
     EpicFacts,
@@ -73,6 +71,7 @@ from ai_service.engine.pipeline import (
 from ai_service.engine.progress import progress_message
 from ai_service.engine.prompts import PROMPT_VERSION, audience_rules, render
 from ai_service.engine.summary_stream import Narrative
+from ai_service.engine.task_events import Emit, task_events
 from ai_service.engine.text import one_line
 from core.keys import ISSUE_KEY_IN_TEXT_RE as KEY_RE
 from core.sse import Event
@@ -402,53 +401,35 @@ def epic_report_stream(
     return _report_stream(source, produce)
 
 
-async def _report_stream(
+def _report_stream(
     source: ReportSource, produce: Callable[[ReportProgress], Awaitable[R]]
 ) -> AsyncGenerator[Event, None]:
     started = time.monotonic()
     language = source.language
-    queue: asyncio.Queue[Event | SprintReport | EpicReport | BaseException] = asyncio.Queue()
     # The narrative is judged against the facts of every line (a superset of those given).
     narrative = Narrative(source_review(source, [issue_line(i) for i in source.issues]))
 
-    class Progress:
-        async def on_step(self, step: Step, position: int | None) -> None:
-            message = progress_message(step, language, position=position)
-            queue.put_nowait(LogData(step=step, message=message).event())
+    async def work(emit: Emit) -> R:
+        class Progress:
+            async def on_step(self, step: Step, position: int | None) -> None:
+                message = progress_message(step, language, position=position)
+                emit(LogData(step=step, message=message).event())
 
-        def narrative(self, attempt: int, piece: str) -> None:
-            for text in narrative.feed(attempt, piece):
-                queue.put_nowait(DeltaData(section="summary", text=text).event())
+            def narrative(self, attempt: int, piece: str) -> None:
+                for text in narrative.feed(attempt, piece):
+                    emit(DeltaData(section="summary", text=text).event())
 
-    async def run() -> None:
-        try:
-            report = await produce(Progress())
-        except Exception as exc:  # typed errors and bugs alike end the stream with one event
-            queue.put_nowait(exc)
-        else:
-            queue.put_nowait(report)
+        return await produce(Progress())
 
-    task = asyncio.create_task(run())
-    try:
-        while True:
-            item = await queue.get()
-            if isinstance(item, Event):
-                yield item
-                continue
-            if isinstance(item, BaseException):
-                logger.warning(
-                    "streamed %s report failed: %s", source.kind, getattr(item, "code", item)
-                )
-                yield error_event(item)
-                return
-            yield ResultData(section="report", content=item.model_dump(mode="json")).event()
-            yield DoneData(
-                coverage=item.coverage.model_dump(),
+    def finish(report: R) -> list[Event]:
+        assert isinstance(report, SprintReport | EpicReport)
+        return [
+            ResultData(section="report", content=report.model_dump(mode="json")).event(),
+            DoneData(
+                coverage=report.coverage.model_dump(),
                 duration_ms=round((time.monotonic() - started) * 1000),
-                quality=item.quality.model_dump(),
-            ).event()
-            return
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+                quality=report.quality.model_dump(),
+            ).event(),
+        ]
+
+    return task_events(work, finish, what=f"{source.kind} report")

@@ -14,14 +14,11 @@ generator (the client went away) cancels every call, up to the LLM.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
-from ai_service.contract.events import DeltaData, DoneData, LogData, ResultData, error_event
+from ai_service.contract.events import DeltaData, DoneData, LogData, ResultData
 from ai_service.contract.schemas import Language, SummarizeRequest, Summary
 from ai_service.engine.checks import summary_facts
 from ai_service.engine.chunks import ChunkStore, run_key
@@ -32,10 +29,9 @@ from ai_service.engine.pipeline import jql_summarize, language_of, summary_stats
 from ai_service.engine.progress import progress_message
 from ai_service.engine.prompts import PROMPT_VERSION
 from ai_service.engine.stream import CONFIRM_CHARS, SectionParser
+from ai_service.engine.task_events import Emit, task_events
 from core.env import env_int
 from core.sse import Event
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,7 +82,6 @@ async def jql_summarize_stream(
     """Events of the streamed summary of ``request`` for ``account_id`` (see the module)."""
     started = time.monotonic()
     language: Language = language_of(request.language, config)
-    queue: asyncio.Queue[Event | Summary | BaseException] = asyncio.Queue()
     store = ChunkStore(
         config.redis_url,
         run_key(
@@ -114,58 +109,47 @@ async def jql_summarize_stream(
         )
     )
 
-    class Progress:
-        async def on_step(self, step: Step, position: int | None) -> None:
-            message = progress_message(step, language, position=position)
-            queue.put_nowait(LogData(step=step, message=message).event())
+    async def work(emit: Emit) -> Summary:
+        class Progress:
+            async def on_step(self, step: Step, position: int | None) -> None:
+                message = progress_message(step, language, position=position)
+                emit(LogData(step=step, message=message).event())
 
-        def mapped(self, done: int, total: int, reused: int) -> None:
-            name = "map_reused" if reused else "map"
-            message = progress_message(name, language, done=done, total=total, reused=reused)
-            queue.put_nowait(LogData(step="map", message=message, done=done, total=total).event())
+            def mapped(self, done: int, total: int, reused: int) -> None:
+                name = "map_reused" if reused else "map"
+                message = progress_message(name, language, done=done, total=total, reused=reused)
+                emit(LogData(step="map", message=message, done=done, total=total).event())
 
-        def combining(self, parts: int) -> None:
-            message = progress_message("combine", language, parts=parts)
-            queue.put_nowait(LogData(step="combine", message=message).event())
+            def combining(self, parts: int) -> None:
+                message = progress_message("combine", language, parts=parts)
+                emit(LogData(step="combine", message=message).event())
 
-        def narrative(self, attempt: int, piece: str) -> None:
-            for text in narrative.feed(attempt, piece):
-                queue.put_nowait(DeltaData(section="summary", text=text).event())
+            def narrative(self, attempt: int, piece: str) -> None:
+                for text in narrative.feed(attempt, piece):
+                    emit(DeltaData(section="summary", text=text).event())
 
-    async def run() -> None:
-        try:
-            summary = await jql_summarize(
-                config=config, request=request, progress=Progress(), chunks=store
-            )
-        except Exception as exc:  # typed errors and bugs alike end the stream with one event
-            queue.put_nowait(exc)
-        else:
-            queue.put_nowait(summary)
+        return await jql_summarize(
+            config=config, request=request, progress=Progress(), chunks=store
+        )
 
-    task = asyncio.create_task(run())
-    try:
-        while True:
-            item = await queue.get()
-            if isinstance(item, Event):
-                yield item
-                continue
-            if isinstance(item, BaseException):
-                logger.warning("streamed summary failed: %s", getattr(item, "code", item))
-                yield error_event(item)
-                return
-            yield ResultData(section="summary", content=item.model_dump(mode="json")).event()
-            yield DoneData(
+    def finish(summary: Summary) -> list[Event]:
+        return [
+            ResultData(section="summary", content=summary.model_dump(mode="json")).event(),
+            DoneData(
                 coverage={
-                    "analyzed": item.coverage.analyzed,
-                    "total": item.coverage.total,
-                    "chunks": item.coverage.chunks,
+                    "analyzed": summary.coverage.analyzed,
+                    "total": summary.coverage.total,
+                    "chunks": summary.coverage.chunks,
                     "chunks_reused": store.reused,
                 },
                 duration_ms=round((time.monotonic() - started) * 1000),
-                quality=item.quality.model_dump(),
-            ).event()
-            return
+                quality=summary.quality.model_dump(),
+            ).event(),
+        ]
+
+    events = task_events(work, finish, what="summary")
+    try:
+        async for event in events:
+            yield event
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await events.aclose()  # cancels the work at once, not when the generator is collected

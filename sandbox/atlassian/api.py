@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.atlassian import jql
+from sandbox.atlassian import jql, jql_check
 from sandbox.atlassian.data import (
     ALICE,
     FIELD_IDS,
@@ -868,6 +868,90 @@ def _page_bean(
     return out
 
 
+def _project_of(call: JiraCall) -> Project | None:
+    """The project named by ``{projectIdOrKey}`` (its id, or its key: case-sensitive, as the
+    OpenAPI says) if the caller may browse it on this site."""
+    wanted = call.request.match_info["projectIdOrKey"]
+    jira = call.request.app[JIRA_KEY]
+    for project in jira.dataset.visible_projects(call.account, call.cloud_id):
+        if wanted in (project.key, project.id):
+            return project
+    return None
+
+
+def _no_project(call: JiraCall) -> web.StreamResponse:
+    wanted = call.request.match_info["projectIdOrKey"]
+    return jira_error(404, f"No project could be found with key '{wanted}'.")
+
+
+@jira_route("read:jira-work")
+async def project_versions(call: JiraCall) -> web.StreamResponse:
+    """``GET /rest/api/3/project/{projectIdOrKey}/versions``: every version, unpaginated, in the
+    project's order (Jira's ``sequence``), archived ones included."""
+    project = _project_of(call)
+    if project is None:
+        return _no_project(call)
+    jira = call.request.app[JIRA_KEY]
+    today = jira.dataset.now.date()
+    return web.json_response(
+        [v.as_project_json(call.base, today) for v in jira.dataset.versions[project.key]]
+    )
+
+
+VERSION_STATUSES = frozenset({"released", "unreleased", "archived"})
+
+
+@jira_route("read:jira-work")
+async def project_version_page(call: JiraCall) -> web.StreamResponse:
+    """``GET /rest/api/3/project/{projectIdOrKey}/version``: the same versions, paginated
+    (``startAt``, ``maxResults`` up to 50), filtered by ``query`` (in the name or description)
+    and ``status`` (comma-separated ``released``, ``unreleased``, ``archived``)."""
+    project = _project_of(call)
+    if project is None:
+        return _no_project(call)
+    query = call.request.query
+    try:
+        start = _int_param(call, "startAt", 0)
+        max_results = _int_param(call, "maxResults", 50)
+    except BadRequest as exc:
+        return jira_error(400, str(exc))
+    if start < 0 or max_results < 0:
+        return jira_error(400, "startAt and maxResults must not be negative.")
+    max_results = min(max_results, 50)
+    jira = call.request.app[JIRA_KEY]
+    versions = list(jira.dataset.versions[project.key])
+    text = query.get("query", "").casefold()
+    if text:
+        versions = [
+            v for v in versions if text in v.name.casefold() or text in v.description.casefold()
+        ]
+    statuses = {s for s in query.get("status", "").split(",") if s}
+    if statuses - VERSION_STATUSES:
+        return jira_error(400, f"Invalid status value '{query.get('status')}'.")
+    if statuses:
+        versions = [
+            v
+            for v in versions
+            if ("archived" in statuses and v.archived)
+            or ("released" in statuses and v.released and not v.archived)
+            or ("unreleased" in statuses and not v.released and not v.archived)
+        ]
+    today = jira.dataset.now.date()
+    page = versions[start : start + max_results]
+    url = str(call.request.url.with_query(None))
+    out: dict[str, Any] = {
+        "self": f"{url}?startAt={start}&maxResults={max_results}",
+        "maxResults": max_results,
+        "startAt": start,
+        "total": len(versions),
+        "isLast": start + len(page) >= len(versions),
+        "values": [v.as_project_json(call.base, today) for v in page],
+    }
+    if not out["isLast"]:
+        out["nextPage"] = f"{url}?startAt={start + len(page)}&maxResults={max_results}"
+    return web.json_response(out)
+
+
 @jira_route("read:jira-work")
 async def project_search(call: JiraCall) -> web.StreamResponse:
     query = call.request.query
@@ -1192,6 +1276,68 @@ async def all_statuses(call: JiraCall) -> web.StreamResponse:
     )
 
 
+# --- JQL tooling (parse, autocomplete): sandbox.atlassian.jql_check -------------------------
+
+
+@jira_route("read:jira-work")
+async def jql_parse(call: JiraCall) -> web.StreamResponse:
+    """``POST /rest/api/3/jql/parse?validation=strict|warn|none`` (parseJqlQueries): the
+    ``validation`` parameter is required, the body is ``JqlQueriesToParse`` (a non-empty list
+    of non-empty strings)."""
+    validation = call.request.query.get("validation")
+    if validation is None:
+        return jira_error(400, "The 'validation' parameter is required.")
+    if validation not in jql_check.VALIDATIONS:
+        return jira_error(
+            400, f"Invalid validation option '{validation}'. Valid options: strict, warn, none."
+        )
+    try:
+        body = await call.request.json()
+    except ValueError:
+        return jira_error(400, "The request body is not valid JSON.")
+    if not isinstance(body, dict):
+        return jira_error(400, "The request body must be a JSON object.")
+    unknown = sorted(set(body) - {"queries"})
+    if unknown:
+        return jira_error(400, f'Unrecognized field "{unknown[0]}".')
+    queries = body.get("queries")
+    if not isinstance(queries, list) or not queries:
+        return jira_error(400, "At least one query is required.")
+    if not all(isinstance(q, str) and q.strip() for q in queries):
+        return jira_error(400, "Queries must be non-empty strings.")
+    dataset = call.request.app[JIRA_KEY].dataset
+    parsed = [
+        jql_check.parse_one(dataset, call.account, call.cloud_id, q, validation) for q in queries
+    ]
+    return json_bytes({"queries": parsed})
+
+
+@jira_route("read:jira-work")
+async def jql_autocomplete(call: JiraCall) -> web.StreamResponse:
+    """``GET /rest/api/3/jql/autocompletedata`` (getAutoComplete): the fields, functions and
+    reserved words the parser knows."""
+    return json_bytes(jql_check.reference_data())
+
+
+@jira_route("read:jira-work")
+async def jql_suggestions(call: JiraCall) -> web.StreamResponse:
+    """``GET /rest/api/3/jql/autocompletedata/suggestions?fieldName=&fieldValue=``: values of a
+    field (priorities, issue types, statuses, projects, sprints, labels); an unknown field has
+    none, as on Jira."""
+    query = call.request.query
+    if "predicateName" in query and "fieldName" not in query:
+        return jira_error(400, "A 'fieldName' is required with a 'predicateName'.")
+    dataset = call.request.app[JIRA_KEY].dataset
+    results = jql_check.suggestions(
+        dataset,
+        call.account,
+        call.cloud_id,
+        query.get("fieldName", ""),
+        query.get("fieldValue", ""),
+    )
+    return json_bytes({"results": results})
+
+
 @jira_route(None)
 async def not_found(call: JiraCall) -> web.StreamResponse:
     return jira_error(404, f"null for uri: {call.request.path}")
@@ -1237,6 +1383,8 @@ def setup(app: web.Application, jira: Jira) -> None:
     router.add_get(prefix + "/3/issue/{issueIdOrKey}/comment", get_comments)
     router.add_get(prefix + "/3/issue/{issueIdOrKey}/changelog", get_changelog)
     router.add_get(prefix + "/3/project/search", project_search)
+    router.add_get(prefix + "/3/project/{projectIdOrKey}/versions", project_versions)
+    router.add_get(prefix + "/3/project/{projectIdOrKey}/version", project_version_page)
     router.add_post(prefix + "/3/changelog/bulkfetch", bulk_changelogs)
     agile = "/ex/jira/{cloudId}/rest/agile/1.0"
     router.add_get(agile + "/board", agile_boards)
@@ -1247,5 +1395,8 @@ def setup(app: web.Application, jira: Jira) -> None:
     router.add_get(prefix + "/3/status", all_statuses)
     router.add_get(prefix + "/3/field", list_fields)
     router.add_get(prefix + "/2/field", list_fields)
+    router.add_post(prefix + "/3/jql/parse", jql_parse)
+    router.add_get(prefix + "/3/jql/autocompletedata", jql_autocomplete)
+    router.add_get(prefix + "/3/jql/autocompletedata/suggestions", jql_suggestions)
     router.add_route("*", "/ex/jira/{cloudId}/{tail:.*}", not_found)
     router.add_post("/_sandbox/ratelimit", post_ratelimit)

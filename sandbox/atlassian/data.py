@@ -481,21 +481,68 @@ class BlockerScenario:
 
 @dataclass(frozen=True)
 class Version:
+    """A fix version as Jira Cloud serves it (``Version`` in the platform OpenAPI): dates are
+    days (``YYYY-MM-DD``), absent when unset; ``overdue`` only on an unreleased version with a
+    release date; ``userStartDate``/``userReleaseDate`` in the site's display format."""
+
     id: str
     name: str
     released: bool
-    release_date: dt.date
+    release_date: dt.date | None
+    project_id: int = 0
+    start_date: dt.date | None = None
+    archived: bool = False
+    description: str = ""
 
     def as_json(self, base: str) -> dict[str, Any]:
-        return {
+        """The version inside an issue's ``fixVersions``."""
+        out: dict[str, Any] = {
             "self": f"{base}/rest/api/3/version/{self.id}",
             "id": self.id,
             "name": self.name,
-            "description": "",
-            "archived": False,
+            "description": self.description,
+            "archived": self.archived,
             "released": self.released,
-            "releaseDate": self.release_date.isoformat(),
         }
+        if self.release_date is not None:
+            out["releaseDate"] = self.release_date.isoformat()
+        return out
+
+    def as_project_json(self, base: str, today: dt.date) -> dict[str, Any]:
+        """The version in ``GET /project/{key}/versions`` and ``/version`` pages."""
+        out = self.as_json(base)
+        if self.start_date is not None:
+            out["startDate"] = self.start_date.isoformat()
+            out["userStartDate"] = _user_date(self.start_date)
+        if self.release_date is not None:
+            out["userReleaseDate"] = _user_date(self.release_date)
+            if not self.released:
+                out["overdue"] = self.release_date < today
+        out["projectId"] = self.project_id
+        return out
+
+
+def _user_date(day: dt.date) -> str:
+    """Jira's display format of a day (``6/Jul/2010``)."""
+    return f"{day.day}/{day.strftime('%b')}/{day.year}"
+
+
+@dataclass(frozen=True)
+class ReleaseSeeds:
+    """The release notes' scenarios (issue #17), on top of the generated versions.
+
+    Every project has the eight generated versions (1.0 to 2.3, all released, 1.0 archived),
+    then ``3.0`` (unreleased: started, released in the future) and ``3.1`` (unreleased, no date,
+    no issue). PAY's ``3.0`` gets ``upcoming`` (open issues that had no fix version); in PAY's
+    ``2.3`` (``released``), ``internal`` is labelled ``internal`` and ``chore`` ``chore``.
+    """
+
+    released: str
+    upcoming_version: str
+    upcoming: tuple[str, ...]
+    empty_version: str
+    internal: str
+    chore: str
 
 
 def jira_ts(value: dt.datetime) -> str:
@@ -935,6 +982,7 @@ class Dataset:
         self.links: dict[str, list[IssueLinkSeed]] = {}
         self.blockers = self._build_blockers()
         self.epic_seeds = self._build_epic_seeds()
+        self.release_seeds = self._build_release_seeds()
 
     # -- building --
 
@@ -972,9 +1020,31 @@ class Dataset:
                     name=f"{1 + n // 4}.{n % 4}",
                     released=release <= self.now.date(),
                     release_date=release,
+                    project_id=int(project.id),
+                    start_date=release - dt.timedelta(days=44),
+                    archived=n == 0,
                 )
             )
-        self.versions[project.key] = tuple(versions)
+        # Appended after the draws (issues pick among the eight above, as before): the release
+        # seeds give 3.0 its issues, 3.1 keeps none.
+        upcoming = (
+            Version(
+                id=str(int(project.id) * 10 + 8),
+                name="3.0",
+                released=False,
+                release_date=(self.now + dt.timedelta(days=30)).date(),
+                project_id=int(project.id),
+                start_date=(self.now - dt.timedelta(days=14)).date(),
+            ),
+            Version(
+                id=str(int(project.id) * 10 + 9),
+                name="3.1",
+                released=False,
+                release_date=None,
+                project_id=int(project.id),
+            ),
+        )
+        self.versions[project.key] = (*versions, *upcoming)
         epics = [n for n in range(1, project.issue_count + 1) if n % 50 == 10]
         people = (*ACCOUNTS.values(), *COLLEAGUES)
         members = [p for p in people if project.key in p.access.get(project.site, ())] or list(
@@ -1692,6 +1762,48 @@ class Dataset:
     @cached_property
     def all_labels(self) -> frozenset[str]:
         return frozenset(label for i in self.issues.values() for label in i.labels)
+
+    def _build_release_seeds(self) -> ReleaseSeeds:
+        """The release notes' scenarios (see :class:`ReleaseSeeds`), built last and touching
+        neither the sprint scenario, nor the special issues, nor the epic seeds: it changes
+        labels and fix versions only, which no earlier scenario reads."""
+        seeds = self.epic_seeds
+        untouchable = (
+            set(self._agile_histories)
+            | set(SPECIAL_ISSUES.values())
+            | {seeds.cross_project, seeds.overdue, seeds.fresh, seeds.unestimated}
+            | set(seeds.foreign)
+            | set(seeds.stale)
+            | set(seeds.unestimated_children)
+        )
+        pay = [i for i in self.by_project["PAY"] if i.key not in untouchable and i.number > 100]
+        released, upcoming_version, empty = (
+            self.versions["PAY"][7],
+            self.versions["PAY"][8],
+            self.versions["PAY"][9],
+        )
+        upcoming = [
+            i
+            for i in pay
+            if not i.fix_versions and i.status.category != "done" and i.issuetype != "Epic"
+        ][:6]
+        for issue in upcoming:
+            issue.fix_versions = (upcoming_version,)
+        done_in_release = [
+            i for i in pay if released in i.fix_versions and i.status.category == "done"
+        ]
+        internal = next(i for i in done_in_release if i.issuetype == "Story")
+        chore = next(i for i in done_in_release if i.issuetype == "Bug")
+        internal.labels = tuple(sorted({*internal.labels, "internal"}))
+        chore.labels = tuple(sorted({*chore.labels, "chore"}))
+        return ReleaseSeeds(
+            released=released.name,
+            upcoming_version=upcoming_version.name,
+            upcoming=tuple(i.key for i in upcoming),
+            empty_version=empty.name,
+            internal=internal.key,
+            chore=chore.key,
+        )
 
 
 def _url(issue: IssueCore, kind: str = "wiki") -> str:

@@ -15,7 +15,8 @@ Grammar (keywords case-insensitive)::
 Fields: project, status, statusCategory, assignee, reporter, priority, issuetype (type), labels,
 sprint, fixVersion, created, updated, duedate (due), text, summary, description, comment, key
 (issuekey, id), parent. Functions: currentUser(), openSprints(), closedSprints(), futureSprints(),
-now(). Errors raise :class:`JQLError` with Jira's wording.
+now(), startOfDay/Week/Month/Year() and endOfDay/Week/Month/Year() with an optional offset.
+Errors raise :class:`JQLError` with Jira's wording.
 
 As in Jira, ``!=`` and ``NOT IN`` never match an issue whose field is empty.
 """
@@ -28,6 +29,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sandbox.atlassian.data import (
     ISSUE_TYPES,
@@ -247,7 +249,13 @@ SORTABLE = {
     "sprint",
     "storypoints",
 }
-FUNCTIONS = {"currentuser", "opensprints", "closedsprints", "futuresprints", "now"}
+# Jira's date functions: the start or end of the user's day, week (Monday to Sunday, as in the
+# sandbox users' European locales), month or year, with an optional offset (``startOfWeek(-1)``,
+# ``startOfMonth(-1M)``, ``endOfDay("+2d")``): a bare number counts the function's own unit.
+DATE_FUNCTIONS = {
+    f"{edge}of{unit}" for edge in ("start", "end") for unit in ("day", "week", "month", "year")
+}
+FUNCTIONS = {"currentuser", "opensprints", "closedsprints", "futuresprints", "now", *DATE_FUNCTIONS}
 
 
 class Parser:
@@ -518,6 +526,10 @@ class Context:
                 ]
             if name == "now" and field in DATE_FIELDS:
                 return [self.now]
+            if name in DATE_FUNCTIONS and field in DATE_FIELDS:
+                written = operand.token.value if operand.token else name
+                shown = f"{written}({', '.join(operand.args)})"
+                return [self.date_function(name, operand.args, shown)]
             raise JQLError(
                 f"Error in the JQL Query: The function '{operand.describe()}' is not supported "
                 f"by the '{raw}' field."
@@ -595,6 +607,49 @@ class Context:
                 raise JQLError(f"The issue key '{value}' for field '{raw}' is invalid.")
             return [issue]
         return [value]
+
+    def date_function(self, name: str, args: tuple[str, ...], shown: str) -> dt.datetime:
+        """``startOfDay()``... in the user's time zone, shifted by the optional offset."""
+        if len(args) > 1:
+            raise JQLError(
+                f"Function '{shown}' expects zero or one argument, but received {len(args)}."
+            )
+        edge, unit = name.split("of")
+        local = self.now.astimezone(ZoneInfo(self.account.time_zone))
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        if args:
+            match = re.fullmatch(r"\s*([+-]?)\s*(\d+)\s*([dwMy]?)\s*", args[0])
+            if match is None:
+                raise JQLError(
+                    f"Function '{shown}' could not parse the increment '{args[0]}'. The valid "
+                    "format is (+/-)nn(y|M|w|d), e.g. -1M."
+                )
+            sign = -1 if match.group(1) == "-" else 1
+            amount = sign * int(match.group(2))
+            step = match.group(3) or {"day": "d", "week": "w", "month": "M", "year": "y"}[unit]
+        else:
+            amount, step = 0, "d"
+        if unit == "week":
+            start -= dt.timedelta(days=start.weekday())
+        elif unit == "month":
+            start = start.replace(day=1)
+        elif unit == "year":
+            start = start.replace(month=1, day=1)
+        if step in ("d", "w"):
+            start += dt.timedelta(days=amount * (7 if step == "w" else 1))
+        else:
+            months = amount * (12 if step == "y" else 1)
+            total = start.year * 12 + start.month - 1 + months
+            start = start.replace(year=total // 12, month=total % 12 + 1, day=min(start.day, 28))
+        if edge == "end":
+            length = {"day": 1, "week": 7}.get(unit)
+            if length is not None:
+                end = start + dt.timedelta(days=length)
+            else:
+                total = start.year * 12 + start.month - 1 + (12 if unit == "year" else 1)
+                end = start.replace(year=total // 12, month=total % 12 + 1, day=1)
+            start = end - dt.timedelta(milliseconds=1)
+        return start.astimezone(UTC)
 
     def parse_date(self, value: str, raw_field: str) -> dt.datetime:
         text = value.strip()

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from sandbox.llm import grounded, misbehave
+from sandbox.llm import grounded, jql, misbehave
 from sandbox.llm.models import Behaviour
 
 Language = Literal["fr", "en"]
@@ -989,6 +989,11 @@ def build_answer(
         found_injection = misbehave.injection(grounded.fenced_data(user_text(messages)))
         if found_injection.json_line is not None:
             return Answer(found_injection.json_line, is_json=json_mode)
+    asked_jql = jql.jql_answer(user_text(messages), sloppy=behaviour == "sloppy")
+    if asked_jql is not None and json_mode:
+        if behaviour == "sloppy" and not has_assistant:
+            return Answer(misbehave.fence(asked_jql, material.language), is_json=True)
+        return Answer(json.dumps(asked_jql, ensure_ascii=False), is_json=True)
     language = material.language
     if behaviour == "sloppy":
         language = misbehave.other_language(material.language)

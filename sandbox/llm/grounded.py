@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Language = Literal["fr", "en"]
-Kind = Literal["summary", "combine", "analysis", "report", "other"]
+Kind = Literal["summary", "combine", "analysis", "report", "notes", "other"]
 
 NONE_LABEL = "(none)"
 DATA_RE = re.compile(r"<<<JIRA_DATA\n?(.*?)\n?JIRA_DATA>>>", re.DOTALL)
@@ -48,6 +48,10 @@ AUDIENCE_RE = re.compile(r"(?m)^(?:Audience|Public)\s*:\s*(team|stakeholders)\s*
 REPORT_FACTS_RE = re.compile(
     r"(?m)^(?:Report facts|Faits du rapport)\s*\(JSON\)\s*:\s*(\{.*\})\s*$"
 )
+# Release notes' prompt: the version, the audience; the data's ``section: <kind>`` lines.
+NOTES_RE = re.compile(r"(?m)^(?:Release notes|Notes de version)\s*:\s*(.+?)\s*$")
+NOTES_AUDIENCE_RE = re.compile(r"(?m)^(?:Audience|Public)\s*:\s*(users|team)\s*$")
+NOTES_SECTION_RE = re.compile(r"^section: (features|improvements|fixes|known_issues)$")
 GIVEN_RE = re.compile(r"(?:Issues given|Tickets fournis)\s*:\s*(\d+)\s*\((?:out of|sur)\s+(\d+)")
 HEADER_LINE_RE = re.compile(r"(?m)^(board|sprint|goal|epic): (.*)$")
 ALLOWED_RE = re.compile(r"(?m)^(?:Allowed issue keys|Clés de tickets autorisées)\s*:[ \t]*(.*)$")
@@ -183,6 +187,7 @@ class Facts:
     report_kind: str = ""  # sprint, epic
     audience: str = "team"
     header: dict[str, str] = field(default_factory=dict)  # board, sprint, goal, epic lines
+    sections: dict[str, str] = field(default_factory=dict)  # release notes: key -> section
 
     @property
     def fr(self) -> bool:
@@ -315,6 +320,23 @@ def parse_facts(user: str, language: Language) -> Facts:
             facts.issues = _issue_lines(data)
             facts.header = {m.group(1): m.group(2).strip() for m in HEADER_LINE_RE.finditer(data)}
             return facts
+    notes = NOTES_RE.search(outside)
+    if notes:
+        facts.kind = "notes"
+        audience = NOTES_AUDIENCE_RE.search(outside)
+        facts.audience = audience.group(1) if audience else "users"
+        given = GIVEN_RE.search(outside)
+        if given:
+            facts.analyzed, facts.total = int(given.group(1)), int(given.group(2))
+        facts.issues = _issue_lines(data)
+        section = ""
+        for line in data.split("\n"):
+            heading = NOTES_SECTION_RE.match(line)
+            if heading:
+                section = heading.group(1)
+            elif ISSUE_LINE_RE.match(line):
+                facts.sections[line.split(" ", 1)[0]] = section
+        return facts
     part, combine, comments = (r.search(outside) for r in (PART_RE, COMBINE_RE, COMMENTS_RE))
     if part or combine:
         match = part or combine
@@ -1189,6 +1211,62 @@ def epic_report_parts(facts: Facts) -> ReportParts:
     return ReportParts(" ".join(sentences), {k: _cap(v, not team) for k, v in lists.items()})
 
 
+# -- release notes -----------------------------------------------------------------------------
+
+# How a careful model frames an issue's summary, by section (users / team), per language.
+NOTES_FRAMES = {
+    "fr": {
+        "users": {
+            "features": "Nouveauté : vous pouvez désormais profiter de {s}.",
+            "improvements": "Amélioration : {s} fonctionne mieux qu'avant.",
+            "fixes": "Correction : le problème {s} ne se produit plus.",
+            "known_issues": "Problème connu : {s}, une correction est prévue.",
+        },
+        "team": {
+            "features": "Fonctionnalité livrée : {s} ({t}, statut {st}).",
+            "improvements": "Amélioration livrée : {s} ({t}, statut {st}).",
+            "fixes": "Anomalie corrigée : {s} ({t}, statut {st}).",
+            "known_issues": "Anomalie encore ouverte : {s} ({t}, statut {st}).",
+        },
+    },
+    "en": {
+        "users": {
+            "features": "New: you can now enjoy {s}.",
+            "improvements": "Improved: {s} works better than before.",
+            "fixes": "Fixed: the problem {s} no longer happens.",
+            "known_issues": "Known issue: {s}, a fix is planned.",
+        },
+        "team": {
+            "features": "Feature shipped: {s} ({t}, status {st}).",
+            "improvements": "Improvement shipped: {s} ({t}, status {st}).",
+            "fixes": "Bug fixed: {s} ({t}, status {st}).",
+            "known_issues": "Bug still open: {s} ({t}, status {st}).",
+        },
+    },
+}
+NOTES_UNNAMED = {"fr": "cette évolution du produit", "en": "this change to the product"}
+
+
+def notes_items(facts: Facts) -> list[dict[str, Any]]:
+    """One item per issue line, in the data's order: its summary (quoted; a summary that
+    addresses the model is never repeated) framed for its section and the audience."""
+    language: Language = "fr" if facts.fr else "en"
+    audience = "team" if facts.audience == "team" else "users"
+    frames = NOTES_FRAMES[language][audience]
+    items = []
+    for issue in facts.issues:
+        summary = issue.summary
+        named = (
+            NOTES_UNNAMED[language]
+            if not summary or addresses_model(summary)
+            else quote(_short(summary), facts.fr)
+        )
+        frame = frames.get(facts.sections.get(issue.key, ""), frames["improvements"])
+        text = frame.format(s=named, t=issue.type or "?", st=issue.status or "?")
+        items.append(_item(text[0].upper() + text[1:], issue.key))
+    return items
+
+
 # -- what the writers hand to the schema -------------------------------------------------------
 
 
@@ -1222,6 +1300,11 @@ def grounded(facts: Facts) -> Grounded | None:
         )
         prose = " ".join([report.summary, *(i["text"] for i in report.lists["risks"][:2])])
         return Grounded({"summary": report.summary}, dict(report.lists), prose, "summary")
+    if facts.kind == "notes":
+        items = notes_items(facts)
+        if not items:
+            return None
+        return Grounded({}, {"items": items}, " ".join(i["text"] for i in items), "items")
     if facts.kind == "analysis":
         parts = analysis_parts(facts)
         risks = [i["text"] for i in parts.risks] + [i["text"] for i in parts.blockers]

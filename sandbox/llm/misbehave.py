@@ -9,7 +9,9 @@ in one item's ``text`` and as its ``issue_key``; a count that contradicts the fa
 narrative, ``<N + 37> issues`` / ``tickets`` (N: the issues analyzed; for an analysis the comments'
 total B, ``comments`` / ``commentaires``; else the number of keys); a required field left empty
 (the last top-level string when there are several, else the ``text`` of the first item of the
-last non-empty list). For free text: the other language, the unknown key and the wrong count.
+last non-empty list; for an answer of items only, the release notes, the wrong count goes in the
+last item's text, and ``obedient`` makes the first item's text obey). For free text: the other
+language, the unknown key and the wrong count.
 
 ``obedient`` follows what the fenced Jira data (``<<<JIRA_DATA`` … ``JIRA_DATA>>>``) tells it: a
 line that is a JSON object becomes the whole answer, verbatim (one without a ``"role"`` key
@@ -88,6 +90,15 @@ def sloppy_value(value: Any, *, extra: str, wrong: int, comments: bool, language
     elif lists:
         value[lists[-1]][0]["text"] = ""
     sentence = wrong_count_sentence(extra, wrong, comments=comments, language=language)
+    if not strings and lists and len(value[lists[0]]) > 1:
+        # Items only (release notes): the wrong count in an item of its own words.
+        count = (
+            f"Cette version corrige {wrong} tickets."
+            if language == "fr"
+            else f"This version fixes {wrong} issues."
+        )
+        last = value[lists[0]][-1]
+        last["text"] = f"{last['text']} {count}".strip()
     if strings:
         narrative = strings[0]
         value[narrative] = f"{value[narrative]} {sentence}".strip()
@@ -181,4 +192,10 @@ def obey_value(value: Any, found: Injection, language: Language) -> Any:
     first = next((name for name, v in value.items() if isinstance(v, str)), None)
     if first is not None:
         value[first] = obey_text(value[first], found, language)
+    else:
+        # Items only (release notes): the first item's text obeys.
+        lists = _item_lists(value)
+        if lists:
+            item = value[lists[0]][0]
+            item["text"] = obey_text(item["text"], found, language)
     return value

@@ -47,6 +47,10 @@ function describe(error) {
       return { message: t("err_board_not_found"), todo: t("err_board_not_found_do") };
     case "sprint_not_found":
       return { message: t("err_sprint_not_found"), todo: t("err_board_not_found_do") };
+    case "project_not_found":
+      return { message: t("err_project_not_found"), todo: t("err_project_not_found_do") };
+    case "version_not_found":
+      return { message: t("err_version_not_found"), todo: t("err_project_not_found_do") };
     case "invalid_jql":
       return { message: t("err_invalid_jql"), todo: t("err_invalid_jql_do"), detail: error.detail };
     case "invalid_input":

@@ -12,6 +12,7 @@ from pytest_django.fixtures import Settings
 from ai_proxy.backends import RemoteBackend
 from ai_service.contract.reports import EpicReport
 from core.errors import ApiError
+from tests.ai_service.questions import question
 from tests.ai_service.report_requests import epic_request, sprint_request
 from tests.support import sandbox
 from tests.support.ids import AI_SHARED_SECRET
@@ -62,3 +63,14 @@ async def test_an_llm_failure_comes_back_as_its_code(
 
     assert caught.value.status == 502
     assert caught.value.code == "llm_unavailable"
+
+
+async def test_the_remote_jql_proposal_is_the_typed_proposal(remote: RemoteBackend) -> None:
+    request = question("Open bugs in project PAY assigned to me", "en")
+
+    proposal = await remote.jql_propose(account_id="acc-1", request=request)
+
+    assert proposal.jql == (
+        "project = PAY AND issuetype = Bug AND statusCategory != Done AND assignee = currentUser()"
+    )
+    assert proposal.language == "en"
