@@ -23,8 +23,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP) ## Create .venv and install the pinned runtime + dev requirements (once)
 
 .PHONY: system-deps
-system-deps: ## Install missing system packages (gettext, Chromium for the browser tests, npm) when possible
-	@scripts/ensure-system-deps gettext:msgfmt chromium:chromium npm:npm
+system-deps: ## Install missing system packages (gettext, Chromium for the browser tests, npm, HAProxy for tests/scale) when possible
+	@scripts/ensure-system-deps gettext:msgfmt chromium:chromium npm:npm haproxy:haproxy
 
 # `npm ci` only when node_modules is missing or older than the lockfile (axe-core for tests/ui, the
 # llama3.1 tokenizer for tests/sandbox).
@@ -58,6 +58,10 @@ test: install system-deps node-deps messages lint ## Install what the tests need
 .PHONY: demo
 demo: install messages ## Everything on the sandbox: migrate, start sandbox + ai-service + API, print the URL
 	@scripts/demo
+
+.PHONY: scale-demo
+scale-demo: install messages system-deps ## Two API + two ai-service processes behind HAProxy on the sandbox; prints the balancer URL
+	@scripts/scale-demo
 
 .PHONY: run
 run: install messages ## Run ai-service and the API with the real configuration from .env

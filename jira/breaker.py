@@ -12,20 +12,37 @@ through (it protects Jira and our latency, it is not a security control).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NoReturn
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from jira.errors import JiraCircuitOpen
-from jira.metrics import BREAKER_REJECTED, BREAKER_STATE
+from jira.errors import JiraCircuitOpen, JiraRateLimited, JiraUnavailable
+from jira.metrics import BREAKER_REJECTED, BREAKER_STATE, BUDGET_EXHAUSTED
 
 logger = logging.getLogger(__name__)
+
+PROBE_POLL_SECONDS = 0.05
+
+# KEYS[1] the window's hash; ARGV percent, floor, ttl. 1 when a retry is granted (and counted).
+_RETRY_BUDGET_LUA = """
+local requests = tonumber(redis.call('HGET', KEYS[1], 'requests') or '0')
+local retries = tonumber(redis.call('HGET', KEYS[1], 'retries') or '0')
+local allowed = math.max(tonumber(ARGV[2]), math.floor(requests * tonumber(ARGV[1]) / 100))
+if retries >= allowed then
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], 'retries', 1)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
+"""
 
 
 class BreakerState(IntEnum):
@@ -41,6 +58,9 @@ class Breaker:
     reset_seconds: float
     clock: Callable[[], float] = time.time  # wall clock: shared by every worker through Redis
     prefix: str = "jira:breaker"
+    budget_percent: float = 10.0
+    budget_window_seconds: float = 60.0
+    budget_floor: int = 1
 
     def _keys(self, site: str) -> tuple[str, str]:
         return f"{self.prefix}:{site}", f"{self.prefix}:{site}:probe"
@@ -50,6 +70,7 @@ class Breaker:
         must clear recorded failures (or close a half-open breaker)."""
         key, probe = self._keys(site)
         try:
+            await self._check_hold(site)
             failures, opened_until = await self.redis.hmget(key, ["failures", "opened_until"])
             if opened_until is None:
                 return failures is not None
@@ -58,17 +79,103 @@ class Breaker:
                 self._reject(site, remaining)
             probe_ttl = max(1, math.ceil(self.reset_seconds))
             if not await self.redis.set(probe, "1", nx=True, ex=probe_ttl):
-                self._reject(site, self.reset_seconds)
+                return await self._await_probe(site, opened_until, probe_ttl)
             BREAKER_STATE.labels(site).set(BreakerState.HALF_OPEN)
             return True
         except RedisError:
             logger.warning("circuit breaker state unavailable (Redis); letting the request through")
             return False
 
-    def _reject(self, site: str, remaining: float) -> None:
+    async def _await_probe(self, site: str, opened_until: bytes | str, probe_ttl: int) -> bool:
+        """Half-open and another call holds the probe: wait for its outcome rather than refuse.
+
+        A refused sibling of a concurrent read (``gather_first_error``) would cancel the probe
+        before it reached Jira, and the breaker would never close. So a sibling waits (bounded by
+        the probe's TTL, polling Redis every 50 ms, as every worker shares the state): closed, it
+        goes on; opened again by the probe's failure, it is refused with the new window."""
+        key, _probe = self._keys(site)
+        deadline = time.monotonic() + probe_ttl
+        while time.monotonic() < deadline:
+            await asyncio.sleep(PROBE_POLL_SECONDS)
+            failures, now_until = await self.redis.hmget(key, ["failures", "opened_until"])
+            if now_until is None:
+                return failures is not None
+            if now_until != opened_until:
+                self._reject(site, float(now_until) - self.clock())
+        self._reject(site, self.reset_seconds)
+        return False  # unreachable: _reject raises
+
+    def _reject(self, site: str, remaining: float) -> NoReturn:
         BREAKER_STATE.labels(site).set(BreakerState.OPEN)
         BREAKER_REJECTED.inc()
         raise JiraCircuitOpen(retry_after=max(1, math.ceil(remaining)))
+
+    # -- Retry-After windows and the retry budget (per site, shared by every worker) --
+
+    def _hold_key(self, site: str) -> str:
+        return f"{self.prefix}:{site}:hold"
+
+    def _budget_key(self, site: str) -> str:
+        bucket = int(self.clock() // self.budget_window_seconds)
+        return f"{self.prefix}:{site}:budget:{bucket}"
+
+    async def _check_hold(self, site: str) -> None:
+        """Inside a site's ``Retry-After`` window nobody calls it: answered at once with the
+        remaining seconds, as the 429 (or 503) that opened the window would have been."""
+        hold = self._hold_key(site)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(hold)
+            pipe.pttl(hold)
+            kind, pttl = await pipe.execute()
+        if kind is None or pttl is None or int(pttl) <= 0:
+            return
+        remaining = int(pttl) / 1000
+        if kind in (b"503", "503"):
+            raise JiraUnavailable(retry_after=remaining)
+        raise JiraRateLimited(retry_after=remaining)
+
+    async def hold(self, site: str, status: int, seconds: float) -> None:
+        """Open a ``Retry-After`` window for the site (a longer one already open is kept)."""
+        millis = math.ceil(seconds * 1000)
+        if millis <= 0:
+            return
+        try:
+            current = await self.redis.pttl(self._hold_key(site))
+            if current is not None and int(current) >= millis:
+                return
+            await self.redis.set(self._hold_key(site), str(status), px=millis)
+        except RedisError:
+            logger.warning("Jira Retry-After window unavailable (Redis)")
+
+    async def count_request(self, site: str) -> None:
+        """A call's first attempt: the base the retry budget is a share of."""
+        key = self._budget_key(site)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hincrby(key, "requests", 1)
+                pipe.expire(key, math.ceil(self.budget_window_seconds * 2))
+                await pipe.execute()
+        except RedisError:
+            logger.warning("Jira retry budget unavailable (Redis)")
+
+    async def allow_retry(self, site: str) -> bool:
+        """Take one retry from the site's budget: at most ``budget_percent`` % of the window's
+        requests (at least ``budget_floor``), counted atomically by a Lua script."""
+        try:
+            allowed = await self.redis.eval(
+                _RETRY_BUDGET_LUA,
+                1,
+                self._budget_key(site),
+                str(self.budget_percent),
+                str(self.budget_floor),
+                str(math.ceil(self.budget_window_seconds * 2)),
+            )
+        except RedisError:
+            logger.warning("Jira retry budget unavailable (Redis); no retry")
+            return False
+        if not allowed:
+            BUDGET_EXHAUSTED.inc()
+        return bool(allowed)
 
     async def success(self, site: str, dirty: bool) -> None:
         if not dirty:

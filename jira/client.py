@@ -116,6 +116,10 @@ class JiraClientConfig:
     breaker_threshold: int = 5
     breaker_reset_seconds: float = 30.0
     retry_backoff_seconds: float = 0.25
+    max_attempts: int = 3
+    retry_budget_percent: float = 10.0
+    retry_budget_window_seconds: float = 60.0
+    retry_budget_floor: int = 1
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> JiraClientConfig:
@@ -129,6 +133,10 @@ class JiraClientConfig:
             "page_size": settings.JIRA_SEARCH_PAGE_SIZE,
             "breaker_threshold": settings.JIRA_BREAKER_FAILURE_THRESHOLD,
             "breaker_reset_seconds": settings.JIRA_BREAKER_RESET_SECONDS,
+            "max_attempts": settings.JIRA_MAX_ATTEMPTS,
+            "retry_budget_percent": settings.JIRA_RETRY_BUDGET_PERCENT,
+            "retry_budget_window_seconds": settings.JIRA_RETRY_BUDGET_WINDOW_SECONDS,
+            "retry_budget_floor": settings.JIRA_RETRY_BUDGET_FLOOR,
         }
         values.update(overrides)
         return cls(**values)
@@ -296,7 +304,11 @@ class JiraClient:
         errors = 0
         # Checked once per call: its retries belong to the same call (and to the same probe).
         dirty = await self.breaker.before(self.cloud_id) if self.breaker else False
+        if self.breaker:
+            await self.breaker.count_request(self.cloud_id)
+        attempts = 0
         while True:
+            attempts += 1
             started = time.monotonic()
             try:
                 async with self._slots:
@@ -314,7 +326,7 @@ class JiraClient:
                     await self._failure()
                     raise JiraTimeout() from exc
                 errors += 1
-                if errors < MAX_ERROR_ATTEMPTS:
+                if errors < MAX_ERROR_ATTEMPTS and await self._may_retry(attempts):
                     await self._backoff(errors, None)
                     continue
                 await self._failure()
@@ -345,16 +357,27 @@ class JiraClient:
                     if retry_after is None
                     else retry_after
                 )
-                if rate_limited >= MAX_RATE_LIMITED_ATTEMPTS or wait > self.config.max_retry_wait:
+                if retry_after is not None and self.breaker:
+                    # No worker calls the site again before Jira's window ends.
+                    await self.breaker.hold(self.cloud_id, 429, retry_after)
+                if (
+                    rate_limited >= MAX_RATE_LIMITED_ATTEMPTS
+                    or wait > self.config.max_retry_wait
+                    or not await self._may_retry(attempts)
+                ):
                     # max_retry_wait bounds our wait, never the value we pass on: Jira's, as sent,
-                    # else the wait we would have made next.
+                    # else the wait we would have made next. A call that ends rate limited counts
+                    # as one breaker failure (a 429 followed by a successful retry does not).
+                    await self._failure()
                     raise JiraRateLimited(retry_after=wait if retry_after is None else retry_after)
                 await self._sleep(wait, "rate_limited")
                 continue
             if status >= 500:
                 errors += 1
-                if errors < MAX_ERROR_ATTEMPTS:
-                    retry_after = retry_after_parse(response.headers.get("Retry-After"))
+                retry_after = retry_after_parse(response.headers.get("Retry-After"))
+                if status == 503 and retry_after is not None and self.breaker:
+                    await self.breaker.hold(self.cloud_id, 503, retry_after)
+                if errors < MAX_ERROR_ATTEMPTS and await self._may_retry(attempts):
                     await self._backoff(errors, retry_after)
                     continue
                 await self._failure()
@@ -389,6 +412,12 @@ class JiraClient:
             return not_found()
         logger.warning("Jira answered %s to %s", status, operation)
         return JiraError(f"Jira refused the request ({status}).")
+
+    async def _may_retry(self, attempts: int) -> bool:
+        """At most ``max_attempts`` per call, and a retry only from the site's shared budget."""
+        if attempts >= self.config.max_attempts:
+            return False
+        return await self.breaker.allow_retry(self.cloud_id) if self.breaker else True
 
     async def _failure(self) -> None:
         if self.breaker:

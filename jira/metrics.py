@@ -39,3 +39,7 @@ CACHE = Counter(
     "Jira cache lookups, by kind and result (hit, miss).",
     ["kind", "result"],
 )
+BUDGET_EXHAUSTED = Counter(
+    "jira_ai_jira_retry_budget_exhausted_total",
+    "Jira retries not made because the site's retry budget was spent.",
+)

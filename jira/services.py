@@ -109,6 +109,9 @@ def breaker_for(config: JiraClientConfig) -> Breaker:
         get_async_redis(),
         threshold=config.breaker_threshold,
         reset_seconds=config.breaker_reset_seconds,
+        budget_percent=config.retry_budget_percent,
+        budget_window_seconds=config.retry_budget_window_seconds,
+        budget_floor=config.retry_budget_floor,
     )
 
 

@@ -107,6 +107,18 @@ class Env:
     JIRA_MAX_RETRY_WAIT_SECONDS: float = field(
         default_factory=lambda: _float("JIRA_MAX_RETRY_WAIT_SECONDS", 10.0)
     )
+    JIRA_MAX_ATTEMPTS: int = field(
+        default_factory=lambda: _int("JIRA_MAX_ATTEMPTS", 3, minimum=1, maximum=10)
+    )
+    JIRA_RETRY_BUDGET_PERCENT: float = field(
+        default_factory=lambda: _float("JIRA_RETRY_BUDGET_PERCENT", 10.0)
+    )
+    JIRA_RETRY_BUDGET_WINDOW_SECONDS: float = field(
+        default_factory=lambda: _float("JIRA_RETRY_BUDGET_WINDOW_SECONDS", 60.0)
+    )
+    JIRA_RETRY_BUDGET_FLOOR: int = field(
+        default_factory=lambda: _int("JIRA_RETRY_BUDGET_FLOOR", 1, minimum=0)
+    )
     JIRA_CACHE_TTL_SECONDS: int = field(default_factory=lambda: _int("JIRA_CACHE_TTL_SECONDS", 60))
     JIRA_MAX_CONCURRENCY: int = field(
         default_factory=lambda: _int("JIRA_MAX_CONCURRENCY", 8, minimum=1, maximum=64)

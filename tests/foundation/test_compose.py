@@ -75,7 +75,7 @@ def command_port(service: str) -> int:
 
 def test_our_services_are_the_api_ai_service_and_migrations() -> None:
     assert sorted(OUR_SERVICES) == ["ai-service", "api", "migrate"]
-    assert {"redis", "db", "ollama", "ollama-pull"} <= set(SERVICES)
+    assert {"lb", "redis", "db", "ollama", "ollama-pull"} <= set(SERVICES)
 
 
 @pytest.mark.parametrize("service", OUR_SERVICES)
@@ -90,7 +90,43 @@ def test_healthcheck_probes_the_port_daphne_listens_on(service: str) -> None:
     probe = " ".join(SERVICES[service]["healthcheck"]["test"])
 
     assert f"http://127.0.0.1:{command_port(service)}/healthz" in probe
-    assert f"{command_port(service)}:{command_port(service)}" in SERVICES[service]["ports"]
+
+
+@pytest.mark.parametrize("service", ["api", "ai-service"])
+def test_scalable_services_publish_no_host_port_and_trust_the_balancer(service: str) -> None:
+    """`--scale api=N` needs no fixed host port on the replicas; only lb publishes one."""
+    assert "ports" not in SERVICES[service]
+    assert "--proxy-headers" in SERVICES[service]["command"]
+
+
+def lb_config() -> str:
+    volume = SERVICES["lb"]["volumes"][0]
+    source, target = volume.split(":")[:2]
+    assert target == "/usr/local/etc/haproxy/haproxy.cfg"
+    return (ROOT / source).read_text()
+
+
+def test_the_balancer_fronts_both_services_on_their_ports() -> None:
+    config = lb_config()
+
+    assert SERVICES["lb"]["ports"] == [f"{command_port('api')}:{command_port('api')}"]
+    assert f"bind :{command_port('api')}" in config
+    assert f"bind :{command_port('ai-service')}" in config
+    assert f"api:{command_port('api')} check resolvers docker" in config
+    assert f"ai-service:{command_port('ai-service')} check resolvers docker" in config
+    assert config.count("option httpchk GET /healthz") == 2
+    # SSE: long server/tunnel timeouts, no compression; buffers above Daphne's header limits.
+    assert "timeout server 1h" in config
+    assert "timeout tunnel 1h" in config
+    assert "compression" not in config
+    assert "tune.bufsize 131072" in config
+
+
+def test_redis_keeps_an_append_only_file_on_a_volume() -> None:
+    command = SERVICES["redis"]["command"]
+
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert any(volume.endswith(":/data") for volume in SERVICES["redis"]["volumes"])
 
 
 def test_urls_point_at_the_services_that_serve_them() -> None:
@@ -100,7 +136,8 @@ def test_urls_point_at_the_services_that_serve_them() -> None:
     db_url = urlparse(api_env["DATABASE_URL"])
     ollama_url = urlparse(SERVICES["ai-service"]["environment"]["OLLAMA_BASE_URL"])
 
-    assert (ai_url.hostname, ai_url.port) == ("ai-service", command_port("ai-service"))
+    # ai-service is reached through the balancer (lb's second frontend).
+    assert (ai_url.hostname, ai_url.port) == ("lb", command_port("ai-service"))
     assert (redis_url.hostname, redis_url.port) == ("redis", 6379)
     assert (db_url.hostname, db_url.port) == ("db", 5432)
     assert db_url.path == "/" + SERVICES["db"]["environment"]["POSTGRES_DB"]

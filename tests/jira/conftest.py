@@ -34,6 +34,9 @@ def make_client(sandbox_url: str) -> MakeClient:
             get_async_redis(),
             threshold=config.breaker_threshold,
             reset_seconds=config.breaker_reset_seconds,
+            budget_percent=config.retry_budget_percent,
+            budget_window_seconds=config.retry_budget_window_seconds,
+            budget_floor=config.retry_budget_floor,
             prefix=f"test:breaker:{uuid.uuid4().hex}",
         )
         if clock is not None:

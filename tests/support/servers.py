@@ -108,6 +108,7 @@ def start_daphne(
     port: int | None = None,
     cwd: Path = ROOT,
     inherit_env: bool = True,
+    extra_args: Sequence[str] = (),
 ) -> ServerProcess:
     """Daphne on a (free) loopback port, raised backlog, polled on ``health_path`` until ready;
     run in ``cwd`` (Daphne puts it on ``sys.path``), with ``env`` over this process's environment
@@ -121,6 +122,7 @@ def start_daphne(
         "0",
         "-e",
         f"tcp:port={port}:interface=127.0.0.1:backlog=2048",
+        *extra_args,
         application,
     ]
     full_env = {**os.environ, **env} if inherit_env else dict(env)

@@ -1,0 +1,131 @@
+"""Two API and two ai-service Daphne processes behind one HAProxy (two frontends), rendered from
+deploy/haproxy.cfg: the shape of tests/scale and of ``make scale-demo``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+import httpx
+
+from tests.support.servers import ROOT, ServerProcess, _drain, free_port, start_daphne
+
+PROXY_HEADERS = ("--proxy-headers",)
+
+
+def haproxy_binary() -> str | None:
+    return shutil.which("haproxy") or (
+        "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None
+    )
+
+
+def render(api_port: int, ai_port: int, api: list[str], ai: list[str]) -> str:
+    def servers(prefix: str, urls: list[str]) -> str:
+        return "\n".join(
+            f"    server {prefix}{n} {url.removeprefix('http://')} check inter 1s fall 1 rise 1"
+            for n, url in enumerate(urls, 1)
+        )
+
+    return Template((ROOT / "deploy" / "haproxy.cfg").read_text()).substitute(
+        API_BIND=f"127.0.0.1:{api_port}",
+        AI_BIND=f"127.0.0.1:{ai_port}",
+        API_SERVERS=servers("api", api),
+        AI_SERVERS=servers("ai", ai),
+    )
+
+
+@dataclass
+class Topology:
+    api_url: str
+    ai_url: str
+    apis: list[ServerProcess]
+    ais: list[ServerProcess]
+    haproxy: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+    workdir: str = ""
+
+    def stop(self) -> None:
+        for server in [*self.apis, *self.ais]:
+            server.terminate()
+        self.haproxy.terminate()
+        for server in [*self.apis, *self.ais]:
+            server.stop()
+        self.haproxy.wait(timeout=10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def wait_healthy(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)  # readiness polling interval, not a timing assumption
+    raise RuntimeError(f"balancer at {url} not ready")
+
+
+def start(env: dict[str, str], client_id: str = "jira-ai-scale") -> Topology:
+    """Both pairs and the balancer. The API processes share one OAuth client whose redirect URI
+    is the balancer's (the public URL), as they would in production."""
+    binary = haproxy_binary()
+    if binary is None:
+        raise RuntimeError("haproxy is not installed (apt-get install haproxy)")
+    api_port, ai_port = free_port(), free_port()
+    api_url, ai_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ai_port}"
+    ai_env = {**env, "DJANGO_SETTINGS_MODULE": "ai_service.settings"}
+    ais = [
+        start_daphne("ai_service.asgi:application", ai_env, extra_args=PROXY_HEADERS)
+        for _ in range(2)
+    ]
+    secret = f"{client_id}-secret"
+    httpx.post(
+        env["ATLASSIAN_AUTH_URL"] + "/_sandbox/clients",
+        json={
+            "client_id": client_id,
+            "client_secret": secret,
+            "redirect_uris": [f"{api_url}/oauth/callback"],
+            "name": "jira-ai (scaled out)",
+        },
+        timeout=5,
+    ).raise_for_status()
+    api_env = {
+        **env,
+        "ATLASSIAN_CLIENT_ID": client_id,
+        "ATLASSIAN_CLIENT_SECRET": secret,
+        "ATLASSIAN_REDIRECT_URI": f"{api_url}/oauth/callback",
+        "AI_SERVICE_URL": ai_url,
+        "AI_SERVICE_CANARY_PERCENT": "100",
+    }
+    apis = [
+        start_daphne("jira_ai.asgi:application", api_env, extra_args=PROXY_HEADERS)
+        for _ in range(2)
+    ]
+    workdir = tempfile.mkdtemp(prefix="jira-ai-haproxy-")
+    config = Path(workdir) / "haproxy.cfg"
+    config.write_text(render(api_port, ai_port, [s.url for s in apis], [s.url for s in ais]))
+    proc = subprocess.Popen(
+        [binary, "-db", "-f", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ.copy(),
+    )
+    output: list[str] = []
+    threading.Thread(target=_drain, args=(proc, output), daemon=True).start()
+    topology = Topology(api_url, ai_url, apis, ais, proc, output, workdir)
+    try:
+        wait_healthy(api_url)
+        wait_healthy(ai_url)
+    except BaseException as exc:
+        topology.stop()
+        raise RuntimeError("haproxy:\n" + "".join(output)) from exc
+    return topology
