@@ -68,7 +68,30 @@ async def test_one_refresh_for_twenty_calls_over_both_processes(
     assert refreshes == 1
 
 
+async def forget_quota(account_id: str) -> None:
+    """A fresh window for ``account_id``: a re-run within the minute starts from zero too."""
+    from core.redis import get_async_redis
+
+    redis = get_async_redis()
+    keys = [key async for key in redis.scan_iter(match=f"quota:ai*{account_id}*", count=1000)]
+    if keys:
+        await redis.delete(*keys)
+
+
+async def until_llm_busy(sandbox_url: str, *, timeout: float = 20.0) -> int:
+    """The number of LLM calls in flight, once at least one is (map chunks follow each other,
+    so an instant check could fall between two calls)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        active = sandbox.llm_active(sandbox_url)
+        if active >= 1:
+            return active
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no LLM call in flight within {timeout}s")
+
+
 async def test_the_ai_quota_holds_across_both_processes(scaled: Topology, fast_llm: str) -> None:
+    await forget_quota(BRUNO)
     client = await sign_in(scaled.api_url, BRUNO, ACME)
     try:
         answers = [
@@ -125,7 +148,7 @@ async def test_a_killed_api_process_costs_only_its_streams_which_resume_on_the_o
             for stream in streams.values():
                 # SSE is not buffered by the balancer: progress arrives while the run goes on.
                 await until_map(stream)
-            assert sandbox.llm_active(sandbox_url) >= 1
+            assert await until_llm_busy(sandbox_url) >= 1
 
             victim, survivor = scaled.apis[0], streams["api2"]
             victim_stream = streams["api1"]
