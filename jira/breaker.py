@@ -45,6 +45,19 @@ return 1
 """
 
 
+@dataclass(frozen=True)
+class Ticket:
+    """What :meth:`Breaker.before` let through: ``dirty`` when a success must clear recorded
+    failures (or close a half-open breaker), ``probe`` when this call holds the half-open probe
+    (and must give it back if it is cancelled before an outcome)."""
+
+    dirty: bool = False
+    probe: bool = False
+
+
+NO_TICKET = Ticket()
+
+
 class BreakerState(IntEnum):
     CLOSED = 0
     HALF_OPEN = 1
@@ -65,45 +78,67 @@ class Breaker:
     def _keys(self, site: str) -> tuple[str, str]:
         return f"{self.prefix}:{site}", f"{self.prefix}:{site}:probe"
 
-    async def before(self, site: str) -> bool:
-        """Raise :class:`JiraCircuitOpen` when the site's breaker is open. True when a success
-        must clear recorded failures (or close a half-open breaker)."""
-        key, probe = self._keys(site)
+    async def before(self, site: str) -> Ticket:
+        """Raise :class:`JiraCircuitOpen` when the site's breaker is open; else the call's
+        :class:`Ticket`."""
+        key, _probe = self._keys(site)
         try:
             await self._check_hold(site)
             failures, opened_until = await self.redis.hmget(key, ["failures", "opened_until"])
             if opened_until is None:
-                return failures is not None
+                return Ticket(dirty=failures is not None)
             remaining = float(opened_until) - self.clock()
             if remaining > 0:
                 self._reject(site, remaining)
             probe_ttl = max(1, math.ceil(self.reset_seconds))
-            if not await self.redis.set(probe, "1", nx=True, ex=probe_ttl):
-                return await self._await_probe(site, opened_until, probe_ttl)
-            BREAKER_STATE.labels(site).set(BreakerState.HALF_OPEN)
-            return True
+            if await self._take_probe(site, probe_ttl):
+                return Ticket(dirty=True, probe=True)
+            return await self._await_probe(site, opened_until, probe_ttl)
         except RedisError:
             logger.warning("circuit breaker state unavailable (Redis); letting the request through")
-            return False
+            return NO_TICKET
 
-    async def _await_probe(self, site: str, opened_until: bytes | str, probe_ttl: int) -> bool:
+    async def _take_probe(self, site: str, probe_ttl: int) -> bool:
+        _key, probe = self._keys(site)
+        if not await self.redis.set(probe, "1", nx=True, ex=probe_ttl):
+            return False
+        BREAKER_STATE.labels(site).set(BreakerState.HALF_OPEN)
+        return True
+
+    async def _await_probe(self, site: str, opened_until: bytes | str, probe_ttl: int) -> Ticket:
         """Half-open and another call holds the probe: wait for its outcome rather than refuse.
 
         A refused sibling of a concurrent read (``gather_first_error``) would cancel the probe
         before it reached Jira, and the breaker would never close. So a sibling waits (bounded by
         the probe's TTL, polling Redis every 50 ms, as every worker shares the state): closed, it
-        goes on; opened again by the probe's failure, it is refused with the new window."""
-        key, _probe = self._keys(site)
+        goes on; opened again by the probe's failure, it is refused with the new window; the
+        probe given back (its call was cancelled, :meth:`abandon`), it takes the probe itself."""
+        key, probe = self._keys(site)
         deadline = time.monotonic() + probe_ttl
         while time.monotonic() < deadline:
             await asyncio.sleep(PROBE_POLL_SECONDS)
-            failures, now_until = await self.redis.hmget(key, ["failures", "opened_until"])
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hmget(key, ["failures", "opened_until"])
+                pipe.exists(probe)
+                (failures, now_until), probing = await pipe.execute()
             if now_until is None:
-                return failures is not None
+                return Ticket(dirty=failures is not None)
             if now_until != opened_until:
                 self._reject(site, float(now_until) - self.clock())
+            if not probing and await self._take_probe(site, probe_ttl):
+                return Ticket(dirty=True, probe=True)
         self._reject(site, self.reset_seconds)
-        return False  # unreachable: _reject raises
+        return NO_TICKET  # unreachable: _reject raises
+
+    async def abandon(self, ticket: Ticket, site: str) -> None:
+        """A call cancelled before its outcome gives the half-open probe back at once (rather
+        than holding it for its TTL while every sibling waits)."""
+        if not ticket.probe:
+            return
+        try:
+            await self.redis.delete(self._keys(site)[1])
+        except RedisError:
+            logger.warning("circuit breaker state unavailable (Redis)")
 
     def _reject(self, site: str, remaining: float) -> NoReturn:
         BREAKER_STATE.labels(site).set(BreakerState.OPEN)
@@ -131,7 +166,7 @@ class Breaker:
             return
         remaining = int(pttl) / 1000
         if kind in (b"503", "503"):
-            raise JiraUnavailable(retry_after=remaining)
+            raise JiraUnavailable(status=503, retry_after=remaining)
         raise JiraRateLimited(retry_after=remaining)
 
     async def hold(self, site: str, status: int, seconds: float) -> None:

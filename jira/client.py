@@ -29,7 +29,7 @@ from django.conf import settings
 from core.http import build_async_client, per_loop, retry_after_parse
 from jira import wire
 from jira.adf import clean_text
-from jira.breaker import Breaker
+from jira.breaker import NO_TICKET, Breaker
 from jira.errors import (
     BoardNotFound,
     InvalidJql,
@@ -303,98 +303,115 @@ class JiraClient:
         rate_limited = 0
         errors = 0
         # Checked once per call: its retries belong to the same call (and to the same probe).
-        dirty = await self.breaker.before(self.cloud_id) if self.breaker else False
-        if self.breaker:
-            await self.breaker.count_request(self.cloud_id)
-        attempts = 0
-        while True:
-            attempts += 1
-            started = time.monotonic()
-            try:
-                async with self._slots:
-                    response = await self.http.request(
-                        method,
-                        url,
-                        params=params,
-                        json=body,
-                        headers={"Authorization": f"Bearer {token}"},
-                    )
-            except httpx.TransportError as exc:
-                label = _transport_label(exc)
-                REQUESTS.labels(operation, label).inc()
-                if label == "timeout":
-                    await self._failure()
-                    raise JiraTimeout() from exc
-                errors += 1
-                if errors < MAX_ERROR_ATTEMPTS and await self._may_retry(attempts):
-                    await self._backoff(errors, None)
-                    continue
-                await self._failure()
-                raise JiraUnavailable() from exc
-            finally:
-                LATENCY.labels(operation).observe(time.monotonic() - started)
-            status = response.status_code
-            REQUESTS.labels(operation, str(status)).inc()
-
-            if status == 401:
-                if _scope_mismatch(response):
-                    logger.warning("Jira refused the token's scopes for %s", operation)
-                    if self._on_scope_refused is not None:
-                        await self._on_scope_refused()
-                    raise JiraScopeRefused()
-                if refreshed:
-                    raise JiraReauthRequired()
-                refreshed = True
-                token = await self._access_token(stale=token)
-                continue
-            if status == 429:
-                RATE_LIMITED.labels(operation).inc()
-                rate_limited += 1
-                # An absurd Retry-After (negative, beyond a day) reads as none: our own backoff.
-                retry_after = retry_after_parse(response.headers.get("Retry-After"))
-                wait = (
-                    self.config.retry_backoff_seconds * 2**rate_limited
-                    if retry_after is None
-                    else retry_after
-                )
-                if retry_after is not None and self.breaker:
-                    # No worker calls the site again before Jira's window ends.
-                    await self.breaker.hold(self.cloud_id, 429, retry_after)
-                if (
-                    rate_limited >= MAX_RATE_LIMITED_ATTEMPTS
-                    or wait > self.config.max_retry_wait
-                    or not await self._may_retry(attempts)
-                ):
-                    # max_retry_wait bounds our wait, never the value we pass on: Jira's, as sent,
-                    # else the wait we would have made next. A call that ends rate limited counts
-                    # as one breaker failure (a 429 followed by a successful retry does not).
-                    await self._failure()
-                    raise JiraRateLimited(retry_after=wait if retry_after is None else retry_after)
-                await self._sleep(wait, "rate_limited")
-                continue
-            if status >= 500:
-                errors += 1
-                retry_after = retry_after_parse(response.headers.get("Retry-After"))
-                if status == 503 and retry_after is not None and self.breaker:
-                    await self.breaker.hold(self.cloud_id, 503, retry_after)
-                if errors < MAX_ERROR_ATTEMPTS and await self._may_retry(attempts):
-                    await self._backoff(errors, retry_after)
-                    continue
-                await self._failure()
-                raise JiraUnavailable()
+        ticket = await self.breaker.before(self.cloud_id) if self.breaker else NO_TICKET
+        try:
             if self.breaker:
-                await self.breaker.success(self.cloud_id, dirty)
-            if status == none_on:
-                return None
-            if status >= 400:
-                raise self._client_error(operation, status, response, not_found)
-            if status != 200 and status != 204:
-                raise JiraBadResponse()
-            try:
-                return wire.loads(response.content)
-            except ValueError as exc:
-                await self._failure()
-                raise JiraBadResponse() from exc
+                await self.breaker.count_request(self.cloud_id)
+            attempts = 0
+            while True:
+                attempts += 1
+                started = time.monotonic()
+                try:
+                    async with self._slots:
+                        response = await self.http.request(
+                            method,
+                            url,
+                            params=params,
+                            json=body,
+                            headers={"Authorization": f"Bearer {token}"},
+                        )
+                except httpx.TransportError as exc:
+                    label = _transport_label(exc)
+                    REQUESTS.labels(operation, label).inc()
+                    if label == "timeout":
+                        await self._failure()
+                        raise JiraTimeout() from exc
+                    errors += 1
+                    if errors < MAX_ERROR_ATTEMPTS and await self._may_retry(attempts):
+                        await self._backoff(errors, None)
+                        continue
+                    await self._failure()
+                    raise JiraUnavailable() from exc
+                finally:
+                    LATENCY.labels(operation).observe(time.monotonic() - started)
+                status = response.status_code
+                REQUESTS.labels(operation, str(status)).inc()
+
+                if status == 401:
+                    if _scope_mismatch(response):
+                        logger.warning("Jira refused the token's scopes for %s", operation)
+                        if self._on_scope_refused is not None:
+                            await self._on_scope_refused()
+                        raise JiraScopeRefused()
+                    if refreshed:
+                        raise JiraReauthRequired()
+                    refreshed = True
+                    token = await self._access_token(stale=token)
+                    continue
+                if status == 429:
+                    RATE_LIMITED.labels(operation).inc()
+                    rate_limited += 1
+                    # An absurd Retry-After (negative, beyond a day) reads as none: our own backoff.
+                    retry_after = retry_after_parse(response.headers.get("Retry-After"))
+                    wait = (
+                        self.config.retry_backoff_seconds * 2**rate_limited
+                        if retry_after is None
+                        else retry_after
+                    )
+                    if retry_after is not None and self.breaker:
+                        # No worker calls the site again before Jira's window ends.
+                        await self.breaker.hold(self.cloud_id, 429, retry_after)
+                    if (
+                        rate_limited >= MAX_RATE_LIMITED_ATTEMPTS
+                        or wait > self.config.max_retry_wait
+                        or not await self._may_retry(attempts)
+                    ):
+                        # max_retry_wait bounds our wait, never the value we pass on: Jira's, as
+                        # sent, else the wait we would have made next. A call that ends rate
+                        # limited counts as one breaker failure (not a 429 then a success).
+                        await self._failure()
+                        raise JiraRateLimited(
+                            retry_after=wait if retry_after is None else retry_after
+                        )
+                    await self._sleep(wait, "rate_limited")
+                    continue
+                if status >= 500:
+                    errors += 1
+                    retry_after = retry_after_parse(response.headers.get("Retry-After"))
+                    window = status == 503 and retry_after is not None
+                    if window and self.breaker:
+                        await self.breaker.hold(self.cloud_id, 503, retry_after or 0)
+                    if window and (retry_after or 0) > self.config.max_retry_wait:
+                        # Jira's window is longer than we may wait: no retry inside it (nor by
+                        # any worker, the hold above); the caller gets Jira's wait.
+                        await self._failure()
+                        raise JiraUnavailable(status=503, retry_after=retry_after)
+                    if errors < MAX_ERROR_ATTEMPTS and await self._may_retry(attempts):
+                        await self._backoff(errors, retry_after)
+                        continue
+                    await self._failure()
+                    raise JiraUnavailable(
+                        status=503 if window else None, retry_after=retry_after if window else None
+                    )
+                if self.breaker:
+                    await self.breaker.success(self.cloud_id, ticket.dirty)
+                if status == none_on:
+                    return None
+                if status >= 400:
+                    raise self._client_error(operation, status, response, not_found)
+                if status != 200 and status != 204:
+                    raise JiraBadResponse()
+                try:
+                    return wire.loads(response.content)
+                except ValueError as exc:
+                    await self._failure()
+                    raise JiraBadResponse() from exc
+        except asyncio.CancelledError:
+            # Cancelled before an outcome (a sibling read failed, the user left): the probe
+            # goes back now, not after its TTL.
+            if self.breaker:
+                await self.breaker.abandon(ticket, self.cloud_id)
+            raise
 
     def _client_error(
         self,

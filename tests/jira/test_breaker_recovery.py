@@ -4,6 +4,10 @@ used to cancel the probe before it reached Jira, so the breaker never closed).""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
 import httpx
 import pytest
 
@@ -37,3 +41,44 @@ async def test_breaker_closes_with_concurrent_reads_in_the_half_open_window(
     # Closed: the next read goes straight through.
     assert (await client.myself()).account_id == ALICE
     assert jira_requests(sandbox_url) == before + 3
+
+
+async def until(condition: Callable[[], Awaitable[bool]], *, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout}s")
+        await asyncio.sleep(0.01)
+
+
+async def test_a_cancelled_probe_gives_its_slot_back_at_once(
+    make_client: MakeClient, sandbox_url: str
+) -> None:
+    now = [3_000_000.0]
+    client = make_client(breaker_threshold=1, breaker_reset_seconds=30.0, clock=lambda: now[0])
+    assert client.breaker is not None
+    add_fault(sandbox_url, path_regex="/myself", mode="status", status=503)
+    with pytest.raises(JiraUnavailable):
+        await client.myself()
+    httpx.delete(sandbox_url + "/_sandbox/faults")
+    add_fault(sandbox_url, path_regex="/myself", mode="delay", delay_ms=5000, count=1)
+    now[0] += 31
+    before = jira_requests(sandbox_url)
+
+    probe = asyncio.create_task(client.myself())
+
+    async def probe_reached_jira() -> bool:
+        return jira_requests(sandbox_url) > before
+
+    await until(probe_reached_jira)
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    # Given back: not held for its 30 s TTL, during which every other read would wait.
+    assert not await client.breaker.redis.exists(client.breaker._keys(client.cloud_id)[1])
+    assert (await client.myself()).account_id == ALICE
+    # And that read, the new probe, closed the breaker.
+    opened = await client.breaker.redis.hget(
+        client.breaker._keys(client.cloud_id)[0], "opened_until"
+    )
+    assert opened is None

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from jira.errors import JiraRateLimited
+from jira.errors import JiraRateLimited, JiraUnavailable
 from tests.support.jira import MakeClient, add_fault
 from tests.support.sandbox import jira_requests
 
@@ -71,3 +71,24 @@ async def test_calls_ending_rate_limited_open_the_breaker(
     )
     assert state is not None
     assert jira_requests(sandbox_url) == 2
+
+
+async def test_a_503_with_retry_after_opens_a_window_no_worker_calls_into(
+    make_client: MakeClient, sandbox_url: str
+) -> None:
+    # Jira's wait (30 s) is beyond ours (3 s): no retry inside it, the caller gets Jira's wait.
+    add_fault(sandbox_url, path_regex="/myself", mode="status", status=503, retry_after=30)
+    client = make_client()
+    with pytest.raises(JiraUnavailable) as first:
+        await client.myself()
+    assert (first.value.status, first.value.retry_after) == (503, 30)
+    assert jira_requests(sandbox_url) == 1
+
+    other = make_client()
+    other.breaker = client.breaker
+    with pytest.raises(JiraUnavailable) as caught:
+        await other.myself()
+    assert caught.value.status == 503
+    assert caught.value.retry_after is not None
+    assert 0 < caught.value.retry_after <= 30
+    assert jira_requests(sandbox_url) == 1
