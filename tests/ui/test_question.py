@@ -13,7 +13,13 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.sandbox.atlassian_helpers import jira_for
-from tests.support.browser import PageEvents, assert_accessible, french_number, sign_in
+from tests.support.browser import (
+    PageEvents,
+    assert_accessible,
+    french_number,
+    sign_in,
+    workspace_ready,
+)
 from tests.support.ids import ALICE
 from tests.support.servers import ServerFactory, ServerProcess
 from tests.ui.conftest import _context, _forget
@@ -131,6 +137,10 @@ def test_in_english(question_page: Page, sandbox_url: str, axe_source: str) -> N
     page = question_page
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    # The page was reloaded in English: its module must run before the click (else the form
+    # submits natively and the question is lost), and its first reads land.
+    workspace_ready(page)
+    page.wait_for_load_state("networkidle")
     page.get_by_label("Ask a question", exact=True).fill(
         "Which bugs are still open in project PAY?"
     )

@@ -176,6 +176,11 @@ def test_stop_cancels_the_models_calls_and_the_next_run_reuses_the_chunks(
     done, chunks = (int(n) for n in re.findall(r"\d+", text.inner_text()))
     assert done < chunks
     cancelled = sandbox.stats(ui["sandbox"])["llm_cancelled"]
+    # The model's next call stalls before its first token, so one is surely in flight when
+    # Arrêter is pressed (on a busy machine the run could otherwise stop between two calls).
+    sent = sandbox.llm_requests(ui["sandbox"])
+    sandbox.llm_pace(ui["sandbox"], tokens_per_second=60, first_token_ms=120_000)
+    sandbox.wait_for(ui["sandbox"], f"llm_requests>={sent + 1}", timeout=60)
 
     page.keyboard.press("Enter")  # the focus is on Arrêter
 
@@ -194,8 +199,11 @@ def test_stop_cancels_the_models_calls_and_the_next_run_reuses_the_chunks(
     )
     kept = int(re.findall(r"\d+", reused.inner_text())[0])
     assert kept >= done
-    notes = {s["note"] for s in page.evaluate("() => window.__progress")} - {None}
-    assert notes == {reused.inner_text()}
+    # The note counts up as the stored chunks are found, to the figure the result keeps.
+    notes = [s["note"] for s in page.evaluate("() => window.__progress") if s["note"]]
+    counts = [int(re.findall(r"\d+", note)[0]) for note in notes]
+    assert counts == sorted(counts)
+    assert notes[-1] == reused.inner_text()
     resumed_calls = sandbox.llm_requests(ui["sandbox"]) - calls
 
     # Régénérer redoes every chunk of the finished run: the resumed run cost that less the reused.
