@@ -1,0 +1,129 @@
+"""Twisted's request-size limits as tuned by ``core.daphne``, on both services started plainly
+(``python -m daphne … <module>.asgi:application``): a 64 KiB request line and 32 KiB of headers
+pass; beyond, a JSON 414 / 431 ``request_too_long`` with ``Connection: close``, not a closed
+connection. Raw sockets where the exact bytes matter (a request line no client would build)."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import httpx
+import pytest
+
+from core.daphne import MAX_HEADER_BYTES, MAX_REQUEST_LINE_BYTES
+from tests.support.servers import ServerProcess
+
+KIB = 1024
+
+
+def _exchange(server: ServerProcess, request: bytes, timeout: float = 10.0) -> bytes:
+    """Send ``request`` whole, then read until the server closes the connection (as a client
+    does: a client that half-closes first gets nothing, from Twisted, see ``core.daphne``)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(raw: bytes) -> tuple[str, dict[str, str], bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return status, {k.lower(): v for k, v in headers.items()}, body
+
+
+def _request(target: str, *headers: str) -> bytes:
+    lines = [f"GET {target} HTTP/1.1", "Host: 127.0.0.1", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _assert_refused(raw: bytes, status_line: str) -> dict[str, object]:
+    status, headers, body = _parse(raw)
+    assert status == status_line
+    assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"
+    assert int(headers["content-length"]) == len(body)
+    return dict(json.loads(body))
+
+
+@pytest.fixture(params=["api", "ai_service"])
+def server(request: pytest.FixtureRequest) -> ServerProcess:
+    fixture = "api_server" if request.param == "api" else "ai_service_server"
+    server: ServerProcess = request.getfixturevalue(fixture)
+    return server
+
+
+def test_a_70_kib_request_line_is_a_json_414(server: ServerProcess) -> None:
+    # On a socket: httpx refuses to build a URL over 64 KiB itself.
+    raw = _exchange(server, _request("/healthz?q=" + "a" * (70 * KIB)))
+
+    assert _assert_refused(raw, "HTTP/1.1 414 URI Too Long") == {
+        "detail": f"Request line over {MAX_REQUEST_LINE_BYTES} bytes: send a long JQL in a "
+        "POST body.",
+        "code": "request_too_long",
+    }
+
+
+def test_a_request_line_longer_than_any_buffer_is_a_json_414(server: ServerProcess) -> None:
+    # Refused before its end arrives (Twisted's lineLengthExceeded), the rest read and dropped.
+    raw = _exchange(server, _request("/healthz?q=" + "a" * (1024 * KIB)))
+
+    assert _assert_refused(raw, "HTTP/1.1 414 URI Too Long")["code"] == "request_too_long"
+
+
+def test_a_request_line_of_60_kib_passes(server: ServerProcess) -> None:
+    response = httpx.get(server.url + "/healthz", params={"q": "a" * (60 * KIB)}, timeout=10)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_a_40_kib_header_is_a_json_431(server: ServerProcess) -> None:
+    response = httpx.get(server.url + "/healthz", headers={"X-Big": "b" * (40 * KIB)}, timeout=10)
+
+    assert response.status_code == 431
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["connection"] == "close"
+    assert response.json() == {
+        "detail": f"Request headers over {MAX_HEADER_BYTES} bytes.",
+        "code": "request_too_long",
+    }
+
+
+def test_headers_that_add_up_over_32_kib_are_a_json_431(server: ServerProcess) -> None:
+    headers = [f"X-Part-{n}: " + "c" * (5 * KIB) for n in range(7)]
+
+    raw = _exchange(server, _request("/healthz", *headers))
+
+    assert _assert_refused(raw, "HTTP/1.1 431 Request Header Fields Too Large")["code"] == (
+        "request_too_long"
+    )
+
+
+def test_a_header_line_longer_than_any_buffer_is_a_json_431(server: ServerProcess) -> None:
+    raw = _exchange(server, _request("/healthz", "X-Big: " + "b" * (1024 * KIB)))
+
+    assert _assert_refused(raw, "HTTP/1.1 431 Request Header Fields Too Large")["code"] == (
+        "request_too_long"
+    )
+
+
+def test_a_30_kib_header_line_passes(server: ServerProcess) -> None:
+    response = httpx.get(server.url + "/healthz", headers={"X-Big": "b" * (30 * KIB)}, timeout=10)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_the_connection_still_serves_requests_after_a_long_one(api_server: ServerProcess) -> None:
+    # The limits count per request: a keep-alive connection's second request starts from zero.
+    with httpx.Client(base_url=api_server.url, timeout=10) as client:
+        first = client.get("/healthz", headers={"X-Big": "b" * (30 * KIB)})
+        second = client.get("/healthz", headers={"X-Big": "b" * (30 * KIB)})
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.headers.get("connection") != "close"
