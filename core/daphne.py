@@ -21,7 +21,9 @@ close``. It is written before any Django code runs (there is no request to hand 
 carries only the headers written here. Then the write side is closed and what the client still
 sends is read and dropped for at most :data:`LINGER_SECONDS`: closing a socket with unread data
 sends a TCP reset, which can destroy the answer in the client's buffers before it reads it (the
-"lingering close" of Apache and nginx).
+"lingering close" of Apache and nginx). A client that half-closes its side before reading (rare;
+HTTP clients do not) still gets nothing: Twisted drops unwritten data when it reads the end of a
+connection whose protocol is not half-closeable, as it does for its own 400s.
 
 Guarded: if Twisted renames what this relies on (the attributes, or the names its
 ``lineReceived`` / ``LineReceiver.dataReceived`` read), :func:`tune_twisted` raises at import of
