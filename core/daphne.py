@@ -98,6 +98,28 @@ def _refuse(channel: Any, answer: bytes) -> None:
     channel.setTimeout(LINGER_SECONDS)
 
 
+def twisted_check(channel: type, line_receiver: type) -> None:
+    """Raise :class:`TwistedChanged` unless ``channel`` (``HTTPChannel``) and ``line_receiver``
+    (``LineReceiver``) still have, and read, what :func:`tune_twisted` patches."""
+    for owner in (channel, line_receiver):
+        if not hasattr(owner, "MAX_LENGTH"):
+            raise TwistedChanged(f"{owner.__name__}.MAX_LENGTH is gone")
+    for attribute in ("totalHeadersSize", "_receivedHeaderSize", "lineLengthExceeded"):
+        if not hasattr(channel, attribute):
+            raise TwistedChanged(f"HTTPChannel.{attribute} is gone")
+    functions = {
+        "HTTPChannel.lineReceived": getattr(channel, "lineReceived", None),
+        "LineReceiver.dataReceived": getattr(line_receiver, "dataReceived", None),
+    }
+    for name, function in functions.items():
+        code = getattr(function, "__code__", None)
+        if code is None:
+            raise TwistedChanged(f"{name} is gone")
+        missing = _EXPECTED_NAMES[name] - set(code.co_names)
+        if missing:
+            raise TwistedChanged(f"{name} no longer reads {sorted(missing)}")
+
+
 def tune_twisted() -> None:
     """Apply the limits and answers above to Twisted's ``HTTPChannel`` (idempotent)."""
     from twisted.protocols.basic import LineReceiver
@@ -105,29 +127,15 @@ def tune_twisted() -> None:
 
     if getattr(HTTPChannel, _PATCHED, False):
         return
-    for owner in (HTTPChannel, LineReceiver):
-        if not hasattr(owner, "MAX_LENGTH"):
-            raise TwistedChanged(f"{owner.__name__}.MAX_LENGTH is gone")
-    for attribute in ("totalHeadersSize", "_receivedHeaderSize", "lineLengthExceeded"):
-        if not hasattr(HTTPChannel, attribute):
-            raise TwistedChanged(f"HTTPChannel.{attribute} is gone")
-    functions = {
-        "HTTPChannel.lineReceived": HTTPChannel.lineReceived,
-        "LineReceiver.dataReceived": LineReceiver.dataReceived,
-    }
-    for name, function in functions.items():
-        missing = _EXPECTED_NAMES[name] - set(function.__code__.co_names)
-        if missing:
-            raise TwistedChanged(f"{name} no longer reads {sorted(missing)}")
+    twisted_check(HTTPChannel, LineReceiver)
 
     line_received = HTTPChannel.lineReceived
 
     def lineReceived(self: Any, line: bytes) -> Any:
         # ``_receivedHeaderSize`` is 0 until the request line (Twisted resets it per request;
         # the empty line some clients send before a request adds nothing).
+        # A line over MAX_LENGTH never gets here (lineLengthExceeded instead).
         if self._receivedHeaderSize == 0:
-            if len(line) > MAX_REQUEST_LINE_BYTES:
-                return _refuse(self, REQUEST_LINE_REFUSAL)
             self._jira_ai_request_line = len(line)
         elif self._receivedHeaderSize + len(line) - self._jira_ai_request_line > MAX_HEADER_BYTES:
             return _refuse(self, HEADERS_REFUSAL)

@@ -10,8 +10,10 @@ import socket
 
 import httpx
 import pytest
+from twisted.protocols.basic import LineReceiver
+from twisted.web.http import HTTPChannel
 
-from core.daphne import MAX_HEADER_BYTES, MAX_REQUEST_LINE_BYTES
+from core.daphne import MAX_HEADER_BYTES, MAX_REQUEST_LINE_BYTES, TwistedChanged, twisted_check
 from tests.support.servers import ServerProcess
 
 KIB = 1024
@@ -127,3 +129,27 @@ def test_the_connection_still_serves_requests_after_a_long_one(api_server: Serve
 
     assert (first.status_code, second.status_code) == (200, 200)
     assert first.headers.get("connection") != "close"
+
+
+def test_a_twisted_that_no_longer_reads_the_patched_names_fails_loudly() -> None:
+    class Channel(HTTPChannel):
+        def lineReceived(self, line: bytes) -> None:  # a rewrite that counts otherwise
+            return None
+
+    with pytest.raises(TwistedChanged) as raised:
+        twisted_check(Channel, LineReceiver)
+
+    assert str(raised.value) == (
+        "HTTPChannel.lineReceived no longer reads ['_receivedHeaderSize', 'totalHeadersSize']"
+    )
+
+
+def test_a_twisted_without_the_patched_attributes_fails_loudly() -> None:
+    class Receiver:
+        def dataReceived(self, data: bytes) -> None:
+            return None
+
+    with pytest.raises(TwistedChanged) as raised:
+        twisted_check(HTTPChannel, Receiver)
+
+    assert str(raised.value) == "Receiver.MAX_LENGTH is gone"
