@@ -6,7 +6,13 @@ connection. Raw sockets where the exact bytes matter (a request line no client w
 from __future__ import annotations
 
 import json
+import re
 import socket
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,21 +20,26 @@ from twisted.protocols.basic import LineReceiver
 from twisted.web.http import HTTPChannel
 
 from core.daphne import MAX_HEADER_BYTES, MAX_REQUEST_LINE_BYTES, TwistedChanged, twisted_check
-from tests.support.servers import ServerProcess
+from tests.scale import topology
+from tests.support.servers import ServerProcess, free_port
 
 KIB = 1024
 
 
-def _exchange(server: ServerProcess, request: bytes, timeout: float = 10.0) -> bytes:
-    """Send ``request`` whole, then read until the server closes the connection (as a client
-    does: a client that half-closes first gets nothing, from Twisted, see ``core.daphne``)."""
-    host, port = server.url.removeprefix("http://").split(":")
+def _exchange(url: str, request: bytes, timeout: float = 10.0) -> bytes:
+    """Send ``request`` whole, then read the answer: up to its ``Content-Length``, or until the
+    server closes (a client that half-closes first gets nothing, from Twisted: ``core.daphne``)."""
+    host, port = url.removeprefix("http://").split(":")
+    raw = b""
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(request)
-        chunks = []
         while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
+            raw += chunk
+            head, separator, body = raw.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length: *(\d+)\r?$", head)
+            if separator and length and len(body) >= int(length.group(1)):
+                break
+    return raw
 
 
 def _parse(raw: bytes) -> tuple[str, dict[str, str], bytes]:
@@ -61,7 +72,7 @@ def server(request: pytest.FixtureRequest) -> ServerProcess:
 
 def test_a_70_kib_request_line_is_a_json_414(server: ServerProcess) -> None:
     # On a socket: httpx refuses to build a URL over 64 KiB itself.
-    raw = _exchange(server, _request("/healthz?q=" + "a" * (70 * KIB)))
+    raw = _exchange(server.url, _request("/healthz?q=" + "a" * (70 * KIB)))
 
     assert _assert_refused(raw, "HTTP/1.1 414 URI Too Long") == {
         "detail": f"Request line over {MAX_REQUEST_LINE_BYTES} bytes: send a long JQL in a "
@@ -72,7 +83,7 @@ def test_a_70_kib_request_line_is_a_json_414(server: ServerProcess) -> None:
 
 def test_a_request_line_longer_than_any_buffer_is_a_json_414(server: ServerProcess) -> None:
     # Refused before its end arrives (Twisted's lineLengthExceeded), the rest read and dropped.
-    raw = _exchange(server, _request("/healthz?q=" + "a" * (1024 * KIB)))
+    raw = _exchange(server.url, _request("/healthz?q=" + "a" * (1024 * KIB)))
 
     assert _assert_refused(raw, "HTTP/1.1 414 URI Too Long")["code"] == "request_too_long"
 
@@ -99,7 +110,7 @@ def test_a_40_kib_header_is_a_json_431(server: ServerProcess) -> None:
 def test_headers_that_add_up_over_32_kib_are_a_json_431(server: ServerProcess) -> None:
     headers = [f"X-Part-{n}: " + "c" * (5 * KIB) for n in range(7)]
 
-    raw = _exchange(server, _request("/healthz", *headers))
+    raw = _exchange(server.url, _request("/healthz", *headers))
 
     assert _assert_refused(raw, "HTTP/1.1 431 Request Header Fields Too Large")["code"] == (
         "request_too_long"
@@ -107,7 +118,7 @@ def test_headers_that_add_up_over_32_kib_are_a_json_431(server: ServerProcess) -
 
 
 def test_a_header_line_longer_than_any_buffer_is_a_json_431(server: ServerProcess) -> None:
-    raw = _exchange(server, _request("/healthz", "X-Big: " + "b" * (1024 * KIB)))
+    raw = _exchange(server.url, _request("/healthz", "X-Big: " + "b" * (1024 * KIB)))
 
     assert _assert_refused(raw, "HTTP/1.1 431 Request Header Fields Too Large")["code"] == (
         "request_too_long"
@@ -153,3 +164,56 @@ def test_a_twisted_without_the_patched_attributes_fails_loudly() -> None:
         twisted_check(HTTPChannel, Receiver)
 
     assert str(raised.value) == "Receiver.MAX_LENGTH is gone"
+
+
+@pytest.fixture(scope="module")
+def balancer(api_server: ServerProcess, ai_service_server: ServerProcess) -> Iterator[str]:
+    """HAProxy with ``deploy/haproxy.cfg``, in front of the session's API and ai-service."""
+    binary = topology.haproxy_binary()
+    if binary is None:
+        pytest.fail("haproxy is missing: run `make system-deps` (apt-get install haproxy)")
+    api_port, ai_port = free_port(), free_port()
+    config = Path(tempfile.mkdtemp(prefix="jira-ai-haproxy-")) / "haproxy.cfg"
+    config.write_text(topology.render(api_port, ai_port, [api_server.url], [ai_service_server.url]))
+    proc = subprocess.Popen(
+        [binary, "-db", "-f", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(proc.stdout or ()), daemon=True).start()
+    try:
+        topology.wait_healthy(f"http://127.0.0.1:{api_port}")
+        yield f"http://127.0.0.1:{api_port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_balancer_passes_a_70_kib_request_line_to_daphnes_json_414(balancer: str) -> None:
+    raw = _exchange(balancer, _request("/healthz?q=" + "a" * (70 * KIB)))
+
+    status, headers, body = _parse(raw)
+    assert status == "HTTP/1.1 414 URI Too Long"
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["code"] == "request_too_long"
+
+
+def test_the_balancer_passes_a_40_kib_header_to_daphnes_json_431(balancer: str) -> None:
+    raw = _exchange(balancer, _request("/healthz", "X-Big: " + "b" * (40 * KIB)))
+
+    status, _, body = _parse(raw)
+    assert status == "HTTP/1.1 431 Request Header Fields Too Large"
+    assert json.loads(body)["code"] == "request_too_long"
+
+
+def test_the_balancer_passes_the_largest_accepted_request(balancer: str) -> None:
+    request = _request(
+        "/healthz?q=" + "a" * (60 * KIB), "X-Big: " + "b" * (30 * KIB), "Connection: close"
+    )
+
+    status, _, body = _parse(_exchange(balancer, request))
+
+    assert status == "HTTP/1.1 200 OK"
+    assert b'"status": "ok"' in body
