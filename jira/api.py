@@ -33,7 +33,14 @@ class Refresh(Schema):
 
 
 class SearchParams(Schema):
-    jql: str = Field(..., min_length=1, max_length=services.MAX_JQL_CHARS)
+    """The query string of ``GET /jira/search`` and the JSON body of ``POST /jira/search``."""
+
+    jql: str = Field(
+        ...,
+        min_length=1,
+        max_length=services.MAX_SEARCH_JQL_CHARS,
+        description=f"at most {services.MAX_SEARCH_JQL_CHARS} characters (422 `invalid_input`)",
+    )
     limit: int = Field(50, ge=1, le=services.MAX_SEARCH_LIMIT)
     refresh: bool = Field(False, description="bypass the cache")
 
@@ -62,10 +69,48 @@ async def project_overview_get(
     return await services.project_overview(ctx=_ctx(request), key=key, refresh=params.refresh)
 
 
-@router.get("/search", response=SearchResult, summary="Issues matching a JQL query")
+# Every status of a search: 414/431 are answered by Daphne itself (core.daphne), before Django.
+_SEARCH_RESPONSES = {
+    200: SearchResult,
+    401: ErrorOut,
+    403: ErrorOut,
+    414: ErrorOut,
+    422: ErrorOut,
+    431: ErrorOut,
+    502: ErrorOut,
+    503: ErrorOut,
+    504: ErrorOut,
+}
+_SEARCH_DESCRIPTION = (
+    f"`jql` up to {services.MAX_SEARCH_JQL_CHARS} characters; longer: 422 `invalid_input`, as "
+    "for a bad `limit`; a JQL Jira refuses: 422 `invalid_jql` with Jira's message. A request "
+    "line over 64 KiB is a 414 `request_too_long`, headers over 32 KiB a 431 with the same code."
+)
+
+
+@router.get(
+    "/search",
+    response=_SEARCH_RESPONSES,
+    summary="Issues matching a JQL query",
+    description=_SEARCH_DESCRIPTION
+    + " An ASCII JQL at the cap fits in the query string, even percent-encoded; POST takes any.",
+)
 async def search_get(request: HttpRequest, params: Query[SearchParams]) -> SearchResult:
     return await services.issues_search(
         ctx=_ctx(request), jql=params.jql, limit=params.limit, refresh=params.refresh
+    )
+
+
+@router.post(
+    "/search",
+    response=_SEARCH_RESPONSES,
+    summary="Issues matching a JQL query, given in a JSON body",
+    description=_SEARCH_DESCRIPTION
+    + " The same as GET, for a JQL of any length up to the cap; needs the CSRF token (403).",
+)
+async def search_post(request: HttpRequest, body: SearchParams) -> SearchResult:
+    return await services.issues_search(
+        ctx=_ctx(request), jql=body.jql, limit=body.limit, refresh=body.refresh
     )
 
 

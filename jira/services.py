@@ -49,6 +49,10 @@ from jira.normalize import FieldMap
 
 MAX_SEARCH_LIMIT = 1000
 MAX_JQL_CHARS = 4000
+# /jira/search's cap: an ASCII JQL this long fits, even fully percent-encoded (3 bytes a character),
+# in the 64 KiB request line Daphne accepts (core.daphne); longer ones, or with more non-ASCII
+# characters, go in the body of POST /jira/search. Summaries keep MAX_JQL_CHARS.
+MAX_SEARCH_JQL_CHARS = 20_000
 FIELDS_TTL_SECONDS = 3600
 ISSUE_TTL_SECONDS = 7 * 24 * 3600  # kept this long, but revalidated by `updated` after the TTL
 OVERVIEW_RECENT = 10
@@ -76,11 +80,11 @@ def issue_key_validate(key: str) -> str:
     return normalized
 
 
-def _jql_validate(jql: str) -> str:
+def _jql_validate(jql: str, *, max_chars: int = MAX_JQL_CHARS) -> str:
     jql = jql.strip() if isinstance(jql, str) else ""
-    if not jql or len(jql) > MAX_JQL_CHARS:
+    if not jql or len(jql) > max_chars:
         raise ApiError(
-            f"jql is required (at most {MAX_JQL_CHARS} characters).",
+            f"jql is required (at most {max_chars} characters).",
             code=ErrorCode.INVALID_INPUT,
             status=422,
         )
@@ -199,10 +203,11 @@ async def issues_search(
     client: JiraClient | None = None,
     progress: SearchProgress | None = None,
 ) -> SearchResult:
-    """Up to ``limit`` (1..1000) normalized issues matching ``jql``, ``total`` (Jira's approximate
+    """Up to ``limit`` (1..1000) normalized issues matching ``jql`` (at most
+    :data:`MAX_SEARCH_JQL_CHARS`), ``total`` (Jira's approximate
     count, exact when all were read) and ``truncated``; ``progress`` is told the count and each
     page of a live search."""
-    jql = _jql_validate(jql)
+    jql = _jql_validate(jql, max_chars=MAX_SEARCH_JQL_CHARS)
     limit = max(1, min(int(limit), MAX_SEARCH_LIMIT))
     cache = _cache(ctx)
     if not refresh:
