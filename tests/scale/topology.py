@@ -50,6 +50,17 @@ class Topology:
     haproxy: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
     workdir: str = ""
+    ai_env: dict[str, str] = field(default_factory=dict)
+
+    def ai_restart(self, index: int) -> ServerProcess:
+        """A new ai-service process on the port of ``ais[index]`` (which a test killed), once
+        the balancer sends it requests again: the next tests find both pairs whole."""
+        port = int(self.ais[index].url.rsplit(":", 1)[1])
+        self.ais[index] = start_daphne(
+            "ai_service.asgi:application", self.ai_env, port=port, extra_args=PROXY_HEADERS
+        )
+        wait_served(self.ai_url, f"ai{index + 1}")
+        return self.ais[index]
 
     def stop(self) -> None:
         for server in [*self.apis, *self.ais]:
@@ -71,6 +82,20 @@ def wait_healthy(url: str, timeout: float = 30.0) -> None:
             pass
         time.sleep(0.05)  # readiness polling interval, not a timing assumption
     raise RuntimeError(f"balancer at {url} not ready")
+
+
+def wait_served(url: str, server: str, timeout: float = 30.0) -> None:
+    """Until the balancer at ``url`` hands a request to ``server`` (its health check passed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            answer = httpx.get(url + "/healthz", timeout=1.0)
+            if answer.headers.get("x-served-by") == server:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)  # readiness polling interval, not a timing assumption
+    raise RuntimeError(f"balancer at {url} did not send a request to {server} in {timeout}s")
 
 
 def start(env: dict[str, str], client_id: str = "jira-ai-scale") -> Topology:
@@ -121,7 +146,7 @@ def start(env: dict[str, str], client_id: str = "jira-ai-scale") -> Topology:
     )
     output: list[str] = []
     threading.Thread(target=_drain, args=(proc, output), daemon=True).start()
-    topology = Topology(api_url, ai_url, apis, ais, proc, output, workdir)
+    topology = Topology(api_url, ai_url, apis, ais, proc, output, workdir, ai_env)
     try:
         wait_healthy(api_url)
         wait_healthy(ai_url)
