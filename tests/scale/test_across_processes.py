@@ -204,7 +204,8 @@ async def test_a_killed_ai_service_costs_only_its_streams_and_the_next_calls_go_
         survivor_served = (await analyses_served([survivor]))[0] - survivor_before
     finally:
         await client.aclose()
-        await asyncio.to_thread(scaled.ai_restart, 0)
+        if victim.process.poll() is not None:
+            await asyncio.to_thread(scaled.ai_restart, 0)
 
     endings = [s.events[-1].event if s.events else None for s in streams]
     errors = [json.loads(s.events[-1].data) for s in streams if s.events[-1].event == "error"]
