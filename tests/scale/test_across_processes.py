@@ -151,12 +151,15 @@ async def test_the_llm_limit_holds_across_both_ai_services(
 ANALYSIS_STREAM = "/ai/analyze-issue/stream"
 
 
-async def until_streams_on_both(scaled: Topology, timeout: float = 20.0) -> list[float]:
-    """The streams each ai-service writes, once each writes at least one."""
+async def until_streams_on_both(
+    scaled: Topology, *, total: int, timeout: float = 20.0
+) -> list[float]:
+    """The streams each ai-service writes, once they write ``total`` together and each at least
+    one (the API reads Jira before it calls ai-service)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         counts = await streams_open(scaled.ais)
-        if all(c >= 1 for c in counts):
+        if sum(counts) == total and all(c >= 1 for c in counts):
             return counts
         await asyncio.sleep(0.05)
     raise AssertionError(f"streams per ai-service: {await streams_open(scaled.ais)}")
@@ -171,22 +174,26 @@ async def test_a_killed_ai_service_costs_only_its_streams_and_the_next_calls_go_
     slot is freed when its lease lapses (``LEASE_SECONDS``). The process is started again at the
     end, on its port, for the next tests."""
     await forget_quota(ALICE)
-    # Each LLM call lasts at least 2 s: the streams are still open when the process dies.
-    sandbox.llm_pace(sandbox_url, tokens_per_second=2_000, first_token_ms=2_000)
+    # Each LLM call lasts at least 3 s: the first stream is still open when the last one
+    # reaches its ai-service, and the process dies.
+    sandbox.llm_pace(sandbox_url, tokens_per_second=2_000, first_token_ms=3_000)
     client = await sign_in(scaled.api_url, ALICE, ACME)
     victim, survivor = scaled.ais
     try:
         async with contextlib.AsyncExitStack() as stack:
-            streams = []
-            for n in range(1, 5):
-                answer = await stack.enter_async_context(
-                    client.stream(
-                        "POST", ANALYSIS_STREAM, json={"issue_key": f"MOB-{n}"}, timeout=120
+            answers = await asyncio.gather(
+                *(
+                    stack.enter_async_context(
+                        client.stream(
+                            "POST", ANALYSIS_STREAM, json={"issue_key": f"MOB-{n}"}, timeout=120
+                        )
                     )
+                    for n in range(1, 5)
                 )
-                assert answer.status_code == 200
-                streams.append(SSEReader(answer))
-            counts = await until_streams_on_both(scaled)
+            )
+            assert [a.status_code for a in answers] == [200] * 4
+            streams = [SSEReader(answer) for answer in answers]
+            counts = await until_streams_on_both(scaled, total=4)
             victim.process.kill()
             victim.process.wait(timeout=10)
             killed_at = time.monotonic()
