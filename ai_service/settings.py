@@ -20,6 +20,8 @@ AI_AUTH_ENABLED = env_bool("AI_AUTH_ENABLED", True)
 AI_SHARED_SECRET = env_list("AI_SHARED_SECRET")
 AI_TOKEN_TTL_SECONDS = env_int("AI_TOKEN_TTL_SECONDS", 60, minimum=1)
 AI_MAX_BODY_BYTES = env_int("AI_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
+# Per process, on purpose (LLM_MAX_CONCURRENCY below is the one shared through Redis): it guards
+# this process's memory and sockets; N processes take N x AI_MAX_STREAMS streams.
 AI_MAX_STREAMS = env_int("AI_MAX_STREAMS", 500, minimum=1)
 # A comment line on idle streams, so that proxies do not close them (at least every 15 s).
 AI_KEEPALIVE_SECONDS = env_float("AI_KEEPALIVE_SECONDS", 15.0, minimum=0.05)

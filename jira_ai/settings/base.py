@@ -196,6 +196,8 @@ AI_AUTH_ENABLED = ENV.AI_AUTH_ENABLED
 AI_SERVICE_CANARY_PERCENT = ENV.AI_SERVICE_CANARY_PERCENT
 AI_MAX_BODY_BYTES = ENV.AI_MAX_BODY_BYTES
 AI_USER_REQUESTS_PER_MINUTE = ENV.AI_USER_REQUESTS_PER_MINUTE
+# Per process, on purpose (not shared through Redis): it guards this process's memory and
+# sockets; N processes behind a balancer take N x AI_MAX_STREAMS streams.
 AI_MAX_STREAMS = ENV.AI_MAX_STREAMS
 # A `: keepalive` comment on a stream silent for this long (docs/http-contract.md: at most 15 s).
 AI_KEEPALIVE_SECONDS = ENV.AI_KEEPALIVE_SECONDS

@@ -1,16 +1,19 @@
-"""The two-by-two shape, once per session (see tests/scale/topology.py)."""
+"""The two-by-two shape, once per session (see tests/scale/topology.py), on a PostgreSQL
+database of its own (tests/scale/postgres.py)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
-from tests.scale import topology
+from tests.scale import postgres, topology
 from tests.support.servers import ServerProcess
 
 # A quota the tests can exhaust (the quota test's user makes no other AI call); small map
-# chunks so a summary stream lasts long enough to be cut.
+# chunks so a summary stream lasts long enough to be cut. The LLM limit is Ollama's default
+# (auto: 1 in flight), shared by both ai-services through Redis.
 QUOTA = 8
 SCALE_ENV = {
     "AI_USER_REQUESTS_PER_MINUTE": str(QUOTA),
@@ -20,10 +23,27 @@ SCALE_ENV = {
 
 
 @pytest.fixture(scope="session")
-def scaled(api_env: dict[str, str], sandbox_server: ServerProcess) -> Iterator[topology.Topology]:
+def scale_database_url() -> Iterator[str]:
+    """``DATABASE_URL`` of both API processes: a throwaway PostgreSQL database, migrated once."""
+    admin = postgres.admin_url()
+    problem = postgres.reachable(admin)
+    if problem is not None:
+        reason = f"{problem}: tests/scale needs it (SCALE_POSTGRES_URL names another server)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)  # in CI a missing peer is an error, never a skip
+        pytest.skip(reason)
+    database_url = postgres.database_create(admin)
+    yield database_url
+    postgres.database_drop(admin, postgres.database_name(database_url))
+
+
+@pytest.fixture(scope="session")
+def scaled(
+    api_env: dict[str, str], sandbox_server: ServerProcess, scale_database_url: str
+) -> Iterator[topology.Topology]:
     if topology.haproxy_binary() is None:
         # Like Chromium and Redis: a missing peer is an error, never a skip.
         pytest.fail("haproxy is missing: run `make system-deps` (apt-get install haproxy)")
-    shape = topology.start({**api_env, **SCALE_ENV})
+    shape = topology.start({**api_env, **SCALE_ENV, "DATABASE_URL": scale_database_url})
     yield shape
     shape.stop()

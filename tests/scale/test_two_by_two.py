@@ -10,21 +10,12 @@ from collections import Counter
 import httpx
 
 from tests.scale.conftest import QUOTA
+from tests.scale.support import forget_jira_cache, forget_quota, until_llm_busy
 from tests.scale.topology import Topology
 from tests.support import sandbox
 from tests.support.ids import ACME, ALICE, BRUNO
 from tests.support.signin import sign_in
 from tests.support.sse import SSEReader
-
-
-async def forget_jira_cache() -> None:
-    """No Jira read cached by an earlier test or the sign-in (the cache lives in Redis)."""
-    from core.redis import get_async_redis
-
-    redis = get_async_redis()
-    keys = [key async for key in redis.scan_iter(match="jira:v1:*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
 
 
 async def test_session_and_csrf_hold_on_both_api_processes(
@@ -68,28 +59,6 @@ async def test_one_refresh_for_twenty_calls_over_both_processes(
     assert refreshes == 1
 
 
-async def forget_quota(account_id: str) -> None:
-    """A fresh window for ``account_id``: a re-run within the minute starts from zero too."""
-    from core.redis import get_async_redis
-
-    redis = get_async_redis()
-    keys = [key async for key in redis.scan_iter(match=f"quota:ai*{account_id}*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
-
-
-async def until_llm_busy(sandbox_url: str, *, timeout: float = 20.0) -> int:
-    """The number of LLM calls in flight, once at least one is (map chunks follow each other,
-    so an instant check could fall between two calls)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        active = sandbox.llm_active(sandbox_url)
-        if active >= 1:
-            return active
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no LLM call in flight within {timeout}s")
-
-
 async def test_the_ai_quota_holds_across_both_processes(scaled: Topology, fast_llm: str) -> None:
     await forget_quota(BRUNO)
     client = await sign_in(scaled.api_url, BRUNO, ACME)
@@ -131,6 +100,7 @@ async def test_a_killed_api_process_costs_only_its_streams_which_resume_on_the_o
     scaled: Topology, sandbox_url: str
 ) -> None:
     """Runs last: it leaves one API process behind the balancer."""
+    await forget_quota(ALICE)  # other tests of the session analyze as Alice too
     client = await sign_in(scaled.api_url, ALICE, ACME)
     sandbox.llm_pace(sandbox_url, tokens_per_second=300, first_token_ms=0)
     try:
