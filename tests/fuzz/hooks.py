@@ -1,7 +1,9 @@
-"""schemathesis hooks of the ai-service run (``SCHEMATHESIS_HOOKS=tests.fuzz.hooks``): every
-request carries a service token signed as the public API signs its calls
+"""schemathesis hooks of the ai-service run (``SCHEMATHESIS_HOOKS=tests.fuzz.hooks``).
+
+Every request carries a service token signed as the public API signs its calls
 (:func:`ai_service.contract.tokens.service_token_issue`, key ``FUZZ_AI_SHARED_SECRET``), renewed
-well within ai-service's ``AI_TOKEN_TTL_SECONDS``, so a long run never fuzzes with an expired one."""
+well within ai-service's ``AI_TOKEN_TTL_SECONDS`` (60 s), so a long run never sends an expired
+one."""
 
 from __future__ import annotations
 

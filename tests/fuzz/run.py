@@ -13,8 +13,8 @@ after), signs Alice in through the sandbox's OAuth consent, then runs ``schemath
 
 Checks: exactly ``not_a_server_error, status_code_conformance, content_type_conformance,
 response_schema_conformance``. The exit status is non-zero if either run found a failure or ran
-fewer cases than asked for. ``--max-examples`` per operation: 60 by default (over 1,000 cases per
-service), 5 with ``CI=true`` (the smoke CI runs, about 100 per service).
+no case. Cases per service: over 1,000 by default, about 100 with ``CI=true`` (the smoke CI
+runs; :data:`MAX_EXAMPLES`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-
 from tests.support.ids import ACME, AI_SHARED_SECRET, ALICE
 from tests.support.servers import ROOT, ServerProcess, start_api, start_daphne, start_sandbox
 from tests.support.signin import sign_in
@@ -42,6 +40,11 @@ CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_schema_conformance"
 )
+# Not the coverage phase: its boundary cases of every schema number in the thousands per service
+# whatever --max-examples says (4,810 for ai-service at 3), and on this Python (3.11.7)
+# hypothesis crashes inside it describing a strategy (``SystemError: AST constructor recursion
+# depth mismatch``), an error of the tool, not of the API.
+PHASES = "examples,fuzzing,stateful"
 EXCLUDED_PATHS = ("/login", "/logout", "/oauth/callback")
 # The sandbox's LLM writes as fast as it can (its stock Ollama context, queue and cuts stay).
 FAST_SANDBOX = ("--llm-tokens-per-second", "1000000", "--llm-first-token-ms", "0")
@@ -103,8 +106,10 @@ def _schemathesis(
         os.environ.get("FUZZ_SEED", "18"),
         "--workers",
         "2",
+        "--phases",
+        PHASES,
         "--request-timeout",
-        "30",
+        "120",
         "--suppress-health-check",
         "too_slow,filter_too_much",
         "--report",
@@ -135,6 +140,13 @@ def _schemathesis(
     return summary
 
 
+# Per operation: ai-service has 13 operations, the public API 22 (and more that the document
+# lists as they come), so ai-service needs more per operation for the same count per service.
+MAX_EXAMPLES = {
+    False: {"api": 50, "ai-service": 90},  # over 1,000 cases per service
+    True: {"api": 5, "ai-service": 9},  # the CI smoke: about 100 per service
+}
+
 _CASES = re.compile(r"Test cases:\s*(\d+) generated")
 
 
@@ -146,7 +158,12 @@ def _cases(output: str) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
     parser = argparse.ArgumentParser(prog="python -m tests.fuzz.run", description=__doc__)
-    parser.add_argument("--max-examples", type=int, default=5 if ci else 60)
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=None,
+        help="per operation, both services (default: enough for the counts of the module)",
+    )
     parser.add_argument("--only", choices=("api", "ai-service"), default=None)
     args = parser.parse_args(argv)
 
@@ -172,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             "NO_PROXY": "127.0.0.1,localhost",
             # Not DEBUG: the error pages and checks of a deployment. A throwaway key.
             "DJANGO_DEBUG": "false",
+            # Probes of a loaded machine (2 cores, both services busy with the cases): a slow
+            # answer is not a failed peer.
+            "HEALTH_CHECK_TIMEOUT_SECONDS": "10",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(32),
         }
         _migrate(env)
@@ -194,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                 "api",
                 api,
                 headers=headers,
-                max_examples=args.max_examples,
+                max_examples=args.max_examples or MAX_EXAMPLES[ci]["api"],
                 report=workdir / "api.xml",
             )
         if args.only in (None, "ai-service"):
@@ -202,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ai-service",
                 ai_service,
                 headers=[],
-                max_examples=args.max_examples,
+                max_examples=args.max_examples or MAX_EXAMPLES[ci]["ai-service"],
                 report=workdir / "ai-service.xml",
                 env={
                     "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks",
@@ -215,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
         for server in reversed(servers):
             server.stop()
         _flush(redis_url)
-    failed = [name for name, summary in results.items() if summary["exit"] != 0]
+    failed = [
+        name
+        for name, summary in results.items()
+        if summary["exit"] != 0 or not summary.get("cases")
+    ]
     print(f"fuzz: {json.dumps(results)}", flush=True)
     return 1 if failed else 0
 
