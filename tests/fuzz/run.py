@@ -93,7 +93,7 @@ def _schemathesis(
     report: Path,
     env: dict[str, str] | None = None,
 ) -> dict[str, int]:
-    """One ``schemathesis run``; its counts read from the JUnit report it writes."""
+    """One ``schemathesis run``, its output shown as it comes; the cases it generated."""
     cmd = [
         str(Path(sys.executable).with_name("schemathesis")),
         "run",
@@ -123,17 +123,21 @@ def _schemathesis(
     for header in headers:
         cmd += ["--header", header]
     started = time.monotonic()
-    proc = subprocess.run(
+    lines: list[str] = []
+    with subprocess.Popen(
         cmd,
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        check=False,
-    )
-    print(proc.stdout, flush=True)
-    summary = _cases(proc.stdout)
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # shown as it comes, kept for the counts
+            sys.stdout.write(line)
+            lines.append(line)
+    sys.stdout.flush()
+    summary = _cases("".join(lines))
     summary["exit"] = proc.returncode
     summary["seconds"] = round(time.monotonic() - started)
     print(f"fuzz {name}: {json.dumps(summary)}", flush=True)
@@ -240,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, summary in results.items()
         if summary["exit"] != 0 or not summary.get("cases")
     ]
-    print(f"fuzz: {json.dumps(results)}", flush=True)
+    print(f"fuzz: {json.dumps(results)} (JUnit reports in {workdir})", flush=True)
     return 1 if failed else 0
 
 
