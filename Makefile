@@ -71,6 +71,10 @@ run: install messages ## Run ai-service and the API with the real configuration 
 migrate: install ## Apply database migrations
 	$(PY) manage.py migrate
 
+.PHONY: fuzz
+fuzz: install ## schemathesis over both OpenAPI documents on the sandbox (>1,000 cases per service; CI=true: a ~100-case smoke)
+	@scripts/with-redis $(PY) -m tests.fuzz.run $(FUZZ_ARGS)
+
 .PHONY: bench
 bench: install ## Benchmarks; results in bench/results/ and the README table
 	@scripts/with-redis $(PY) -m bench

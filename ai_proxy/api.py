@@ -36,6 +36,7 @@ from ai_proxy.services import (
     jql_summary_get,
     jql_summary_stream_open,
 )
+from ai_service.contract.openapi import sse_doc
 from ai_service.contract.questions import JqlFromQuestion
 from ai_service.contract.release_notes import ReleaseNotes
 from ai_service.contract.reports import EpicReport, SprintReport
@@ -44,6 +45,9 @@ from core.observability import request_id_var
 from core.sse import sse_response
 
 router = Router(tags=["ai"], auth=AISessionAuth())
+
+# The resumable summary's event ids: its run, then the event's number in it.
+RUN_EVENT_ID = "^[0-9a-f]{32}:[0-9]+$"
 
 ERRORS = {
     401: ErrorOut,
@@ -88,15 +92,10 @@ async def analyze_issue(request: HttpRequest, body: AnalyzeIn) -> Analysis:
 @router.post(
     "/analyze-issue/stream",
     response={200: None, **ERRORS},
-    openapi_extra={
-        "responses": {
-            "200": {
-                "description": "Server-sent events: log, delta (by section), result, then done "
-                "or one error; `: keepalive` comments at least every 15 s.",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            }
-        }
-    },
+    openapi_extra=sse_doc(
+        "Server-sent events: log, delta (by section), result, then done "
+        "or one error; `: keepalive` comments at least every 15 s."
+    ),
 )
 async def analyze_issue_stream(request: HttpRequest, body: AnalyzeStreamIn) -> HttpResponseBase:
     """The analysis as server-sent events, each section streamed as the model writes it. After
@@ -119,21 +118,19 @@ async def analyze_issue_stream(request: HttpRequest, body: AnalyzeStreamIn) -> H
                 "name": "Last-Event-ID",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "pattern": "^[0-9a-f]{32}:[0-9]+$"},
+                "schema": {"type": "string", "pattern": RUN_EVENT_ID},
                 "description": "Resume: the id of the last event received (`<run>:<n>`); the "
                 "events after it are replayed, then the run is followed (or, if it was "
                 "cancelled, a new run of the same request).",
             }
         ],
-        "responses": {
-            "200": {
-                "description": "Server-sent events, ids `<run>:<n>`: log (count, fetch with "
-                "done/total, then the model's map, combine, queue, load, think), delta "
-                "(section summary), one result (the whole summary JSON), then done or one "
-                "error; `: keepalive` comments at least every 15 s.",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            }
-        },
+        **sse_doc(
+            "Server-sent events, ids `<run>:<n>`: log (count, fetch with "
+            "done/total, then the model's map, combine, queue, load, think), delta "
+            "(section summary), one result (the whole summary JSON), then done or one "
+            "error; `: keepalive` comments at least every 15 s.",
+            id_pattern=RUN_EVENT_ID,
+        ),
     },
 )
 async def summarize_jql_stream(request: HttpRequest, body: SummarizeIn) -> HttpResponseBase:
@@ -154,18 +151,13 @@ async def summarize_jql_stream(request: HttpRequest, body: SummarizeIn) -> HttpR
 
 
 def _report_stream_doc(what: str) -> dict[str, Any]:
-    return {
-        "responses": {
-            "200": {
-                "description": f"Server-sent events: log fetch (done/total) while {what} is read "
-                "from Jira, then the model's log (queue, load, think), delta (section summary: "
-                "the narrative as written), one result (section report: the whole report JSON), "
-                "then done (coverage, duration_ms, quality) or one error; `: keepalive` comments "
-                "at least every 15 s.",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            }
-        }
-    }
+    return sse_doc(
+        f"Server-sent events: log fetch (done/total) while {what} is read "
+        "from Jira, then the model's log (queue, load, think), delta (section summary: "
+        "the narrative as written), one result (section report: the whole report JSON), "
+        "then done (coverage, duration_ms, quality) or one error; `: keepalive` comments "
+        "at least every 15 s."
+    )
 
 
 @router.post("/sprint-report", response={200: SprintReport, **ERRORS})
@@ -258,17 +250,12 @@ async def release_notes(request: HttpRequest, body: ReleaseNotesIn) -> ReleaseNo
 @router.post(
     "/release-notes/stream",
     response={200: None, **ERRORS},
-    openapi_extra={
-        "responses": {
-            "200": {
-                "description": "Server-sent events: log fetch (done/total) while the version's "
-                "issues are read from Jira, then the model's log (queue, load, think), delta "
-                "(by section), one result (section notes: the whole release notes JSON), then "
-                "done or one error; `: keepalive` comments at least every 15 s.",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            }
-        }
-    },
+    openapi_extra=sse_doc(
+        "Server-sent events: log fetch (done/total) while the version's "
+        "issues are read from Jira, then the model's log (queue, load, think), delta "
+        "(by section), one result (section notes: the whole release notes JSON), then "
+        "done or one error; `: keepalive` comments at least every 15 s."
+    ),
 )
 async def release_notes_stream(request: HttpRequest, body: ReleaseNotesIn) -> HttpResponseBase:
     """The release notes as server-sent events; after the first bytes, failures (project or

@@ -64,6 +64,7 @@ _PASSED_ON = {
     ErrorCode.LLM_RATE_LIMITED,
     ErrorCode.LLM_BUSY,
     ErrorCode.LLM_QUOTA_EXHAUSTED,
+    ErrorCode.QUESTION_NOT_UNDERSTOOD,
 }
 # Connections to ai-service beside the streams (non-streamed calls of the same moment).
 EXTRA_CONNECTIONS = 64

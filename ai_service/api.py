@@ -10,6 +10,7 @@ from ninja import NinjaAPI, Router
 
 from ai_service import services
 from ai_service.auth import ServiceTokenAuth
+from ai_service.contract.openapi import sse_doc
 from ai_service.contract.questions import JqlProposal, JqlQuestionRequest
 from ai_service.contract.release_notes import ReleaseNotes, ReleaseNotesRequest
 from ai_service.contract.reports import (
@@ -68,14 +69,7 @@ async def analyze_issue(request: HttpRequest, body: AnalyzeRequest) -> Analysis:
 @router.post(
     "/analyze-issue/stream",
     response={200: None, **ERRORS},
-    openapi_extra={
-        "responses": {
-            "200": {
-                "description": "Server-sent events: log, delta, result, then done or error.",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            }
-        }
-    },
+    openapi_extra=sse_doc("Server-sent events: log, delta, result, then done or error."),
 )
 async def analyze_issue_stream(request: HttpRequest, body: AnalyzeRequest) -> HttpResponseBase:
     """The analysis as server-sent events, sections streamed as the model writes them."""
@@ -86,16 +80,11 @@ async def analyze_issue_stream(request: HttpRequest, body: AnalyzeRequest) -> Ht
 @router.post(
     "/summarize-jql/stream",
     response={200: None, **ERRORS},
-    openapi_extra={
-        "responses": {
-            "200": {
-                "description": "Server-sent events: log (map done/total, combine, queue, load, "
-                "think), delta (the narrative), one result (the whole summary), then done or "
-                "error.",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            }
-        }
-    },
+    openapi_extra=sse_doc(
+        "Server-sent events: log (map done/total, combine, queue, load, "
+        "think), delta (the narrative), one result (the whole summary), then done or "
+        "error."
+    ),
 )
 async def summarize_jql_stream(request: HttpRequest, body: SummarizeRequest) -> HttpResponseBase:
     """The summary as server-sent events: progress of the map-reduce, the narrative as it is
@@ -107,15 +96,10 @@ async def summarize_jql_stream(request: HttpRequest, body: SummarizeRequest) -> 
     return sse_response(stream, keepalive=float(settings.AI_KEEPALIVE_SECONDS))
 
 
-REPORT_STREAM_DOC = {
-    "responses": {
-        "200": {
-            "description": "Server-sent events: log (queue, load, think), delta (the narrative), "
-            "one result (section report: the whole report), then done or error.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-        }
-    }
-}
+REPORT_STREAM_DOC = sse_doc(
+    "Server-sent events: log (queue, load, think), delta (the narrative), "
+    "one result (section report: the whole report), then done or error."
+)
 
 
 @router.post("/sprint-report", response={200: SprintReport, **ERRORS})
@@ -155,16 +139,11 @@ async def release_notes(request: HttpRequest, body: ReleaseNotesRequest) -> Rele
 @router.post(
     "/release-notes/stream",
     response={200: None, **ERRORS},
-    openapi_extra={
-        "responses": {
-            "200": {
-                "description": "Server-sent events: log (queue, load, think), delta (section "
-                "notes: each item's Markdown line once checked), one result (section notes: "
-                "the whole release notes), then done or error.",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            }
-        }
-    },
+    openapi_extra=sse_doc(
+        "Server-sent events: log (queue, load, think), delta (section "
+        "notes: each item's Markdown line once checked), one result (section notes: "
+        "the whole release notes), then done or error."
+    ),
 )
 async def release_notes_stream(request: HttpRequest, body: ReleaseNotesRequest) -> HttpResponseBase:
     """The release notes as server-sent events."""

@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     VERSION_NOT_FOUND = "version_not_found"
     INVALID_INPUT = "invalid_input"
     INVALID_JQL = "invalid_jql"
+    QUESTION_NOT_UNDERSTOOD = "question_not_understood"
     BODY_TOO_LARGE = "body_too_large"
     RATE_LIMITED = "rate_limited"
     JIRA_UNAVAILABLE = "jira_unavailable"

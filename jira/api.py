@@ -13,7 +13,7 @@ from pydantic import Field
 from accounts.auth import SessionAuth
 from accounts.context import UserContext
 from accounts.errors import NotAuthenticated
-from ai_service.contract.schemas import ErrorOut
+from ai_service.contract.openapi import error_responses
 from jira import agile, services
 from jira.models import (
     BoardList,
@@ -26,6 +26,13 @@ from jira.models import (
 )
 
 router = Router(tags=["jira"], auth=SessionAuth())
+
+# Every status a Jira read answers: 401 signed out, session expired or Atlassian re-consent
+# needed; 403 a foreign `cloud_id` or Jira's own refusal; 422 bad parameters; Jira's failures
+# are 502 (unreachable, unreadable), 503 (rate-limited beyond our wait, breaker open, session
+# store down) and 504 (timeout). Lookups of one thing add 404.
+_JIRA_ERRORS = error_responses(401, 403, 422, 502, 503, 504)
+_LOOKUP_ERRORS = error_responses(401, 403, 404, 422, 502, 503, 504)
 
 
 class Refresh(Schema):
@@ -57,12 +64,20 @@ def _ctx(request: HttpRequest) -> UserContext:
     return ctx
 
 
-@router.get("/projects", response=ProjectList, summary="Projects of the current site")
+@router.get(
+    "/projects",
+    response={200: ProjectList, **_JIRA_ERRORS},
+    summary="Projects of the current site",
+)
 async def projects_get(request: HttpRequest, params: Query[Refresh]) -> ProjectList:
     return await services.projects_list(ctx=_ctx(request), refresh=params.refresh)
 
 
-@router.get("/projects/{key}/overview", response=ProjectOverview, summary="A project's PO overview")
+@router.get(
+    "/projects/{key}/overview",
+    response={200: ProjectOverview, **_LOOKUP_ERRORS},
+    summary="A project's PO overview",
+)
 async def project_overview_get(
     request: HttpRequest, key: str, params: Query[Refresh]
 ) -> ProjectOverview:
@@ -70,17 +85,7 @@ async def project_overview_get(
 
 
 # Every status of a search: 414/431 are answered by Daphne itself (core.daphne), before Django.
-_SEARCH_RESPONSES = {
-    200: SearchResult,
-    401: ErrorOut,
-    403: ErrorOut,
-    414: ErrorOut,
-    422: ErrorOut,
-    431: ErrorOut,
-    502: ErrorOut,
-    503: ErrorOut,
-    504: ErrorOut,
-}
+_SEARCH_RESPONSES = {200: SearchResult, **error_responses(401, 403, 414, 422, 431, 502, 503, 504)}
 _SEARCH_DESCRIPTION = (
     f"`jql` up to {services.MAX_SEARCH_JQL_CHARS} characters; longer: 422 `invalid_input`, as "
     "for a bad `limit`; a JQL Jira refuses: 422 `invalid_jql` with Jira's message. A request "
@@ -116,16 +121,7 @@ async def search_post(request: HttpRequest, body: SearchParams) -> SearchResult:
 
 @router.get(
     "/projects/{key}/versions",
-    response={
-        200: VersionList,
-        401: ErrorOut,
-        403: ErrorOut,
-        404: ErrorOut,
-        422: ErrorOut,
-        502: ErrorOut,
-        503: ErrorOut,
-        504: ErrorOut,
-    },
+    response={200: VersionList, **_LOOKUP_ERRORS},
     summary="A project's fix versions, in Jira's order",
 )
 async def project_versions_get(
@@ -137,7 +133,11 @@ async def project_versions_get(
 
 
 # `path:` so that any malformed key (even `../x`) reaches validation and answers 422, not 404.
-@router.get("/issues/{path:key}", response=IssueWithComments, summary="An issue and its comments")
+@router.get(
+    "/issues/{path:key}",
+    response={200: IssueWithComments, **_LOOKUP_ERRORS},
+    summary="An issue and its comments",
+)
 async def issue_get(
     request: HttpRequest, key: str, params: Query[IssueParams]
 ) -> IssueWithComments:
@@ -149,14 +149,9 @@ async def issue_get(
     )
 
 
-# Every status a Jira Software read answers (OpenAPI): Jira's failures are 502/503/504, a token
-# without the Agile scopes 401 (atlassian_reauth_required).
-_JIRA_ERRORS = {401: ErrorOut, 403: ErrorOut, 502: ErrorOut, 503: ErrorOut, 504: ErrorOut}
-
-
 @router.get(
     "/boards",
-    response={200: BoardList, **_JIRA_ERRORS, 422: ErrorOut},
+    response={200: BoardList, **_JIRA_ERRORS},
     summary="Jira Software boards of the current site",
 )
 async def boards_get(request: HttpRequest, params: Query[Refresh]) -> BoardList:
@@ -165,7 +160,7 @@ async def boards_get(request: HttpRequest, params: Query[Refresh]) -> BoardList:
 
 @router.get(
     "/boards/{board_id}/sprints",
-    response={200: SprintList, **_JIRA_ERRORS, 404: ErrorOut, 422: ErrorOut},
+    response={200: SprintList, **_LOOKUP_ERRORS},
     summary="A board's sprints: active first, then closed newest first, then future",
 )
 async def board_sprints_get(

@@ -15,8 +15,11 @@ A vocabulary too large for the model's context is cut, longest list first
 Nothing runs on the model's word here: the public API checks the proposal with Jira's parser.
 What code does to the answer (:func:`jql_clean`): Markdown fences and a ``JQL:`` prefix dropped,
 one line, whitespace collapsed, unquoted values with spaces after ``=``, ``!=``, ``~``, ``!~``
-quoted; a query longer than 10,000 characters (the contract's bound on ``previous.jql``) or an
-empty one is ``LLMInvalidOutput`` (502), a cut query being worse than none. The explanation must be
+quoted; a query longer than 10,000 characters (the contract's bound on ``previous.jql``) is
+``LLMInvalidOutput`` (502), a cut query being worse than none. A query still empty after the
+revise turn is the model finding nothing to ask Jira in the question ("0000", a greeting): the
+question's fault, not the server's, so 422 ``question_not_understood`` (found by ``make fuzz``:
+it was a 502). The explanation must be
 in the asked language (the language guard judges the first answer, one revise turn); if the
 second is still not, or it repeats an instruction line of the question, the explanation is
 written by code from the JQL (:func:`explanation_from_jql`).
@@ -47,6 +50,7 @@ from ai_service.engine.llm import llm_client
 from ai_service.engine.pipeline import Cost, _messages, cost_of, language_of
 from ai_service.engine.prompts import PROMPT_VERSION, render
 from ai_service.engine.text import clean, one_line
+from core.errors import ApiError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +73,17 @@ _LANGUAGE_PROBLEM = {
     "fr": "l'explication doit être écrite en français",
     "en": "the explanation must be written in English",
 }
+
+
+class QuestionNotUnderstood(ApiError):
+    status = 422
+    code = ErrorCode.QUESTION_NOT_UNDERSTOOD
+    detail = (
+        "The question could not be turned into a JQL query: name a project, an issue type, a "
+        "status, a person or a period."
+    )
+
+
 _EMPTY_PROBLEM = {"fr": "la requête JQL est vide", "en": "the JQL query is empty"}
 
 
@@ -208,7 +223,9 @@ async def jql_propose(*, config: EngineConfig, request: JqlQuestionRequest) -> J
         check=check,
     )
     jql = jql_clean(output.jql)
-    if not jql or len(jql) > MAX_JQL:
+    if not jql:
+        raise QuestionNotUnderstood()
+    if len(jql) > MAX_JQL:
         logger.warning("jql proposal refused: %d characters", len(jql))
         raise LLMInvalidOutput()
     explanation = one_line(output.explanation, limit=MAX_EXPLANATION)

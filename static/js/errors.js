@@ -54,6 +54,7 @@ function describe(error) {
     case "invalid_jql":
       return { message: t("err_invalid_jql"), todo: t("err_invalid_jql_do"), detail: error.detail };
     case "invalid_input":
+    case "question_not_understood":
       // The API's own validation text is English whatever the page's language: said so (lang).
       return { message: t("err_invalid"), todo: t("err_invalid_do"), detail: error.detail, detailLang: "en" };
     case "rate_limited":

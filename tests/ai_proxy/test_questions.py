@@ -276,13 +276,14 @@ async def test_a_query_jira_refuses_twice_is_invalid_jql_in_jiras_words(
 async def test_a_question_with_no_criterion_never_becomes_a_query_of_everything(
     question_api: ServerProcess, signed_in: SignIn, sandbox_url: str
 ) -> None:
-    """The engine refuses an empty proposal (the model found no criterion) as an invalid
-    answer: 502 ``llm_invalid_output``, and Jira is never asked to check nothing."""
+    """The engine refuses an empty proposal (the model found no criterion): the question's
+    fault, 422 ``question_not_understood`` (it was a 502 until ``make fuzz`` flagged it), and
+    Jira is never asked to check nothing."""
     client = await signed_in(question_api, ALICE)
     parses = parse_calls(sandbox_url)
     response = await client.post(PATH, json={"question": "Bonjour, ça va ?"}, timeout=60)
-    assert response.status_code == 502, response.text
-    assert response.json()["code"] == "llm_invalid_output"
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "question_not_understood"
     assert parse_calls(sandbox_url) == parses
 
 

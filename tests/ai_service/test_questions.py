@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from ai_service.contract.questions import JqlAttempt
-from ai_service.engine import EngineConfig, LLMInvalidOutput, jql_propose
+from ai_service.engine import EngineConfig, jql_propose
 from ai_service.engine.guards import language_of_text
-from ai_service.engine.questions import jql_clean
+from ai_service.engine.questions import QuestionNotUnderstood, jql_clean
 from tests.ai_service.questions import question
 from tests.ai_service.test_guarded_answers import with_model
 from tests.support import sandbox
@@ -245,11 +245,12 @@ def test_code_cleans_the_models_jql(raw: str, clean: str) -> None:
     assert jql_clean(raw) == clean
 
 
-async def test_a_question_with_no_criterion_is_an_invalid_answer(
+async def test_a_question_with_no_criterion_is_not_understood(
     engine_config: EngineConfig,
 ) -> None:
-    with pytest.raises(LLMInvalidOutput):
+    with pytest.raises(QuestionNotUnderstood) as raised:
         await jql_propose(config=engine_config, request=question("Bonjour !", "fr"))
+    assert (raised.value.status, raised.value.code) == (422, "question_not_understood")
 
 
 async def test_a_vocabulary_too_large_for_the_context_is_cut_longest_list_first(
