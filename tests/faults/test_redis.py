@@ -88,11 +88,8 @@ async def test_a_redis_error_while_checking_a_last_event_id_owner_is_503(
         site_url=ACME_URL,
     )
 
-    with override_settings(REDIS_URL=throwaway_redis.url):
-        with pytest.raises(ApiError) as caught:
-            await jql_summary_stream_open(
-                ctx=ctx, jql="project = PAY", last_event_id=f"{'a' * 32}:3"
-            )
+    with override_settings(REDIS_URL=throwaway_redis.url), pytest.raises(ApiError) as caught:
+        await jql_summary_stream_open(ctx=ctx, jql="project = PAY", last_event_id=f"{'a' * 32}:3")
     response = api_error_response(caught.value)
 
     assert response.status_code == 503
