@@ -74,7 +74,7 @@ async def test_ai_service_killed_mid_stream_is_an_error_event_then_503(
         doomed_ai_service.process.kill()
         async with asyncio.timeout(5):
             rest = [event async for event in stream]
-    after = await client.post("/ai/analyze-issue", json={"issue_key": "PAY-3"})
+    after = await client.post("/ai/analyze-issue", json={"issue_key": "PAY-3", "refresh": True})
 
     assert answer.status_code == 200
     assert [e.event for e in rest][-1] == "error"
@@ -96,7 +96,9 @@ async def test_an_unreachable_ai_service_falls_back_to_the_local_engine_metered(
     async with httpx.AsyncClient(base_url=fallback_api.url, timeout=5) as probe:
         before = (await probe.get("/metrics")).text
 
-        answer = await client.post("/ai/analyze-issue", json={"issue_key": "PAY-3"})
+        answer = await client.post(
+            "/ai/analyze-issue", json={"issue_key": "PAY-3", "refresh": True}
+        )
         async with client.stream(
             "POST", "/ai/analyze-issue/stream", json={"issue_key": "PAY-4"}
         ) as streamed:

@@ -38,9 +38,13 @@ def server(request: pytest.FixtureRequest) -> ServerProcess:
 
 
 CALLS: list[tuple[str, str, dict[str, Any]]] = [
-    ("sync", "/ai/analyze-issue", {"issue_key": "PAY-3"}),
+    ("sync", "/ai/analyze-issue", {"issue_key": "PAY-3", "refresh": True}),
     ("stream", "/ai/analyze-issue/stream", {"issue_key": "PAY-3"}),
-    ("map-reduce", "/ai/summarize-jql", {"jql": "project = PAY", "max_issues": 150}),
+    (
+        "map-reduce",
+        "/ai/summarize-jql",
+        {"jql": "project = PAY", "max_issues": 150, "refresh": True},
+    ),
 ]
 
 
@@ -57,7 +61,9 @@ async def test_a_hanging_llm_costs_one_timeout(
     client = await signed_in(server, ALICE)
     # A first answer warms the processes up (the language detector loads on first use), so the
     # time measured below is the fault's.
-    warm = await client.post("/ai/analyze-issue", json={"issue_key": "PAY-5"}, timeout=30)
+    warm = await client.post(
+        "/ai/analyze-issue", json={"issue_key": "PAY-5", "refresh": True}, timeout=30
+    )
     assert warm.status_code == 200, warm.text
     calls_before = sandbox.llm_requests(fast_llm)
     sandbox.add_fault(fast_llm, "llm", mode="hang", path_regex="^/api/chat$")
