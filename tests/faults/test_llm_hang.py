@@ -14,7 +14,7 @@ from tests.support.servers import ServerFactory, ServerProcess
 from tests.support.signin import SignIn
 from tests.support.sse import read_events
 
-TIMEOUT_SECONDS = 3.0
+TIMEOUT_SECONDS = 4.0
 HANG_ENV = {
     "LLM_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
     "AI_USER_REQUESTS_PER_MINUTE": "1000",
