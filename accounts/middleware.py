@@ -4,6 +4,11 @@ slides the expiry), an async save after it, a signed ``sid`` cookie.
 A forged or tampered cookie is "no session" without any Redis lookup. A Redis error answers 503
 ``session_store_unavailable`` at once (bounded socket timeouts in jira_ai/redis.py): never a
 silent "signed out".
+
+The probes (``/healthz``, ``/readyz``, ``/metrics``) never read a session: the middleware does not
+load one for them, so liveness answers 200 during a Redis outage even when the request carries a
+``sid`` cookie (a browser's, or a load balancer's probe that kept one), and the cookie is left as
+it is. Readiness reports Redis itself (``core.health``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from accounts.errors import SessionStoreUnavailable
 from accounts.sessions import SessionStore, absolute_seconds, sid_sign, sid_unsign
 
 logger = logging.getLogger(__name__)
+
+SESSIONLESS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def store_unavailable_response() -> JsonResponse:
@@ -38,6 +45,10 @@ class SessionMiddleware(sessions_middleware.SessionMiddleware):
         raise NotImplementedError("accounts.middleware.SessionMiddleware runs under ASGI only")
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path in SESSIONLESS_PATHS:
+            request.session = SessionStore(None)
+            request.session._session_cache = {}
+            return await self.get_response(request)  # type: ignore[misc]
         cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         sid = sid_unsign(cookie) if cookie else None
         session = SessionStore(sid)

@@ -5,6 +5,14 @@ both fail with the one error family (``core.errors.ApiError``: the engine's own 
 The backend of an account is chosen from settings once per process: without ``AI_SERVICE_URL``
 everything is local; with it, ``AI_SERVICE_CANARY_PERCENT`` of the accounts (a stable hash of the
 account id, so an account stays on one side) go to ai-service and the rest stay local.
+
+``AI_SERVICE_FALLBACK=local`` wraps the remote backend in :class:`FallbackBackend`: a call that
+could not reach ai-service at all (connection refused or not made: the 503 of
+:func:`transport_error`, so nothing of the request ran there) runs on the local engine instead,
+counted in ``jira_ai_ai_service_fallback_total``. Anything else ai-service answered, and a stream
+that broke after its first event, stays the error it is: the work may have started there, and a
+user must not get half an answer from one side and the rest from the other. The default, ``off``,
+answers 503 ``ai_service_unavailable``.
 """
 
 from __future__ import annotations
@@ -12,8 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import AsyncGenerator
-from functools import cache
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from functools import cache, partial
 from typing import Literal, Protocol, TypeVar
 
 import httpx
@@ -21,7 +29,7 @@ from django.conf import settings
 from pydantic import BaseModel
 
 from ai_proxy.errors import AIServiceTimeout, AIServiceUnavailable
-from ai_proxy.metrics import BACKEND_CALLS
+from ai_proxy.metrics import BACKEND_CALLS, SERVICE_FALLBACK
 from ai_service.contract.questions import JqlProposal, JqlQuestionRequest
 from ai_service.contract.release_notes import ReleaseNotes, ReleaseNotesRequest
 from ai_service.contract.reports import (
@@ -335,6 +343,187 @@ class RemoteBackend:
         raise AIServiceUnavailable("The AI service's stream ended early.")
 
 
+def _unreachable(exc: ApiError) -> bool:
+    """ai-service was not reached at all (see :func:`transport_error`)."""
+    return isinstance(exc, AIServiceUnavailable) and exc.status == 503
+
+
+class FallbackBackend:
+    """The remote backend, and the local engine when ai-service cannot be reached (module doc)."""
+
+    name: BackendName = "remote"
+
+    def __init__(self, remote: RemoteBackend, local: LocalBackend, endpoint: str) -> None:
+        self.remote = remote
+        self.local = local
+        self.endpoint = endpoint
+
+    def _fell_back(self) -> None:
+        logger.warning("ai-service unreachable: %s runs on the local engine", self.endpoint)
+        SERVICE_FALLBACK.labels(self.endpoint).inc()
+
+    async def _call(
+        self, remote: Callable[[], Awaitable[M]], local: Callable[[], Awaitable[M]]
+    ) -> M:
+        try:
+            return await remote()
+        except ApiError as exc:
+            if not _unreachable(exc):
+                raise
+        self._fell_back()
+        return await local()
+
+    async def _stream(
+        self,
+        remote: Callable[[], AsyncGenerator[Event, None]],
+        local: Callable[[], AsyncGenerator[Event, None]],
+    ) -> AsyncGenerator[Event, None]:
+        events = remote()
+        try:
+            try:
+                first = await anext(events)
+            except StopAsyncIteration:
+                return
+            except ApiError as exc:
+                if not _unreachable(exc):
+                    raise
+                await events.aclose()
+                self._fell_back()
+                events = local()
+                first = await anext(events)
+            yield first
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()
+
+    async def summarize(self, *, account_id: str, request: SummarizeRequest) -> Summary:
+        return await self._call(
+            partial(self.remote.summarize, account_id=account_id, request=request),
+            partial(self.local.summarize, account_id=account_id, request=request),
+        )
+
+    async def analyze(self, *, account_id: str, request: AnalyzeRequest) -> Analysis:
+        return await self._call(
+            partial(self.remote.analyze, account_id=account_id, request=request),
+            partial(self.local.analyze, account_id=account_id, request=request),
+        )
+
+    async def sprint_report(self, *, account_id: str, request: SprintReportRequest) -> SprintReport:
+        return await self._call(
+            partial(self.remote.sprint_report, account_id=account_id, request=request),
+            partial(self.local.sprint_report, account_id=account_id, request=request),
+        )
+
+    async def epic_report(self, *, account_id: str, request: EpicReportRequest) -> EpicReport:
+        return await self._call(
+            partial(self.remote.epic_report, account_id=account_id, request=request),
+            partial(self.local.epic_report, account_id=account_id, request=request),
+        )
+
+    async def release_notes(self, *, account_id: str, request: ReleaseNotesRequest) -> ReleaseNotes:
+        return await self._call(
+            partial(self.remote.release_notes, account_id=account_id, request=request),
+            partial(self.local.release_notes, account_id=account_id, request=request),
+        )
+
+    async def jql_propose(self, *, account_id: str, request: JqlQuestionRequest) -> JqlProposal:
+        return await self._call(
+            partial(self.remote.jql_propose, account_id=account_id, request=request),
+            partial(self.local.jql_propose, account_id=account_id, request=request),
+        )
+
+    def analyze_stream(
+        self, *, account_id: str, request: AnalyzeRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return self._stream(
+            partial(
+                self.remote.analyze_stream,
+                account_id=account_id,
+                request=request,
+                request_id=request_id,
+            ),
+            partial(
+                self.local.analyze_stream,
+                account_id=account_id,
+                request=request,
+                request_id=request_id,
+            ),
+        )
+
+    def summarize_stream(
+        self, *, account_id: str, request: SummarizeRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return self._stream(
+            partial(
+                self.remote.summarize_stream,
+                account_id=account_id,
+                request=request,
+                request_id=request_id,
+            ),
+            partial(
+                self.local.summarize_stream,
+                account_id=account_id,
+                request=request,
+                request_id=request_id,
+            ),
+        )
+
+    def sprint_report_stream(
+        self, *, account_id: str, request: SprintReportRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return self._stream(
+            partial(
+                self.remote.sprint_report_stream,
+                account_id=account_id,
+                request=request,
+                request_id=request_id,
+            ),
+            partial(
+                self.local.sprint_report_stream,
+                account_id=account_id,
+                request=request,
+                request_id=request_id,
+            ),
+        )
+
+    def epic_report_stream(
+        self, *, account_id: str, request: EpicReportRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return self._stream(
+            partial(
+                self.remote.epic_report_stream,
+                account_id=account_id,
+                request=request,
+                request_id=request_id,
+            ),
+            partial(
+                self.local.epic_report_stream,
+                account_id=account_id,
+                request=request,
+                request_id=request_id,
+            ),
+        )
+
+    def release_notes_stream(
+        self, *, account_id: str, request: ReleaseNotesRequest, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return self._stream(
+            partial(
+                self.remote.release_notes_stream,
+                account_id=account_id,
+                request=request,
+                request_id=request_id,
+            ),
+            partial(
+                self.local.release_notes_stream,
+                account_id=account_id,
+                request=request,
+                request_id=request_id,
+            ),
+        )
+
+
 def transport_error(exc: httpx.HTTPError) -> ApiError:
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
         logger.warning("ai-service unreachable: %s", type(exc).__name__)
@@ -379,5 +568,7 @@ def backend_for(account_id: str, endpoint: str) -> AIBackend:
     chosen: AIBackend = local
     if remote is not None and canary_bucket(account_id) < int(settings.AI_SERVICE_CANARY_PERCENT):
         chosen = remote
+        if settings.AI_SERVICE_FALLBACK == "local":
+            chosen = FallbackBackend(remote, local, endpoint)
     BACKEND_CALLS.labels(endpoint, chosen.name).inc()
     return chosen

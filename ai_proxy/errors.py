@@ -44,3 +44,12 @@ class QuotaStoreUnavailable(AIError):
     status = 503
     code = ErrorCode.SESSION_STORE_UNAVAILABLE
     detail = "The request store is unavailable; retry shortly."
+
+
+class RunStoreUnavailable(AIError):
+    """Redis, which holds the resumable runs, does not answer while a ``Last-Event-ID`` is
+    checked: fail closed, fast (never resume a run without knowing whose it is)."""
+
+    status = 503
+    code = ErrorCode.SESSION_STORE_UNAVAILABLE
+    detail = "The request store is unavailable; retry shortly."

@@ -15,3 +15,9 @@ AI_REQUESTS = Counter(
     ["endpoint", "outcome"],
 )
 STREAMS_IN_FLIGHT = Gauge("jira_ai_ai_streams_in_flight", "Streamed analyses being relayed.")
+SERVICE_FALLBACK = Counter(
+    "jira_ai_ai_service_fallback_total",
+    "Calls that could not reach ai-service and ran on the local engine instead "
+    "(AI_SERVICE_FALLBACK=local).",
+    ["endpoint"],
+)

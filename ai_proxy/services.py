@@ -22,9 +22,11 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from accounts.context import UserContext
 from ai_proxy.backends import backend_for, engine_config
+from ai_proxy.errors import RunStoreUnavailable
 from ai_proxy.metrics import AI_REQUESTS, STREAMS_IN_FLIGHT
 from ai_proxy.progress import progress_message as api_progress_message
 from ai_proxy.quota import quota_hit
@@ -421,6 +423,14 @@ def summary_runs() -> RunStore:
     )
 
 
+async def _run_owner(runs: RunStore, run: str) -> str | None:
+    try:
+        return await runs.owner(run)
+    except RedisError as exc:
+        logger.warning("run owner not checked: %s", type(exc).__name__)
+        raise RunStoreUnavailable(retry_after=5) from exc
+
+
 def _summary_run_key(ctx: UserContext, jql: str, max_issues: int, language: Language) -> str:
     material = json.dumps([jql.strip(), max_issues, language], separators=(",", ":"))
     return (
@@ -480,7 +490,7 @@ async def jql_summary_stream_open(
     resolved = language_resolve(language)
     try:
         resume = last_event_id_parse(last_event_id)
-        if resume is not None and await runs.owner(resume[0]) != owner:
+        if resume is not None and await _run_owner(runs, resume[0]) != owner:
             resume = None
         if resume is None:
             await quota_hit(account_id=ctx.account_id)

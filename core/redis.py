@@ -2,6 +2,12 @@
 
 Timeouts are short and explicit: a Redis that does not answer must fail a request fast (503), never
 hang it.
+
+A command that fails with a ``ConnectionError`` is retried once, at once, on a new connection
+(redis-py's ``Retry(NoBackoff(), 1)``): after a Redis restart every pooled connection is stale, and
+without the retry the first request of each one answered 503. Timeouts are not retried (a Redis
+that does not answer would cost two socket timeouts), and neither is anything else: a refused
+connection fails again within milliseconds, so a Redis that is down still answers 503 at once.
 """
 
 from __future__ import annotations
@@ -10,12 +16,17 @@ from functools import lru_cache
 
 import redis
 import redis.asyncio as aioredis
+import redis.asyncio.retry
+import redis.retry
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from core.http import per_loop
 
 SOCKET_TIMEOUT_SECONDS = 2.0
 CONNECT_TIMEOUT_SECONDS = 1.0
+RETRIES = 1
 
 
 def redis_configured() -> bool:
@@ -29,6 +40,10 @@ def _async_client(url: str) -> aioredis.Redis:
         socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
         health_check_interval=30,
         max_connections=1000,
+        retry=redis.asyncio.retry.Retry(
+            NoBackoff(), RETRIES, supported_errors=(RedisConnectionError,)
+        ),
+        retry_on_error=[RedisConnectionError],
     )
 
 
@@ -51,4 +66,6 @@ def get_sync_redis() -> redis.Redis:
         settings.REDIS_URL,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        retry=redis.retry.Retry(NoBackoff(), RETRIES, supported_errors=(RedisConnectionError,)),
+        retry_on_error=[RedisConnectionError],
     )

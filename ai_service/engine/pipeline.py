@@ -399,12 +399,24 @@ async def _bounded(
     """Run ``calls`` at most ``config.concurrency`` at once (the shared limiter caps the LLM
     server across processes; this keeps one summary from filling its queue); rate limits are
     waited out within ``waits``; the first other failure cancels the others (TaskGroup) and is
-    raised as itself."""
+    raised as itself.
+
+    A call that fails marks the batch failed before it gives its semaphore place up: the next
+    call wakes before the TaskGroup cancels it, and without the mark it sent its request first,
+    so an LLM that hangs cost two timeouts (the first chunk's, then the second's, each a call
+    the server saw) instead of one."""
     semaphore = asyncio.Semaphore(config.concurrency)
+    failed = asyncio.Event()
 
     async def run(call: Callable[[], Awaitable[R]]) -> R:
         async with semaphore:
-            return await waits.run(call)
+            if failed.is_set():
+                await asyncio.Future()  # the TaskGroup cancels this call in a moment
+            try:
+                return await waits.run(call)
+            except BaseException:
+                failed.set()
+                raise
 
     return list(await gather_first_error(*(run(c) for c in calls)))
 

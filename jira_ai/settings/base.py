@@ -194,6 +194,9 @@ AI_SHARED_SECRET = ENV.AI_SHARED_SECRET
 AI_TOKEN_TTL_SECONDS = ENV.AI_TOKEN_TTL_SECONDS
 AI_AUTH_ENABLED = ENV.AI_AUTH_ENABLED
 AI_SERVICE_CANARY_PERCENT = ENV.AI_SERVICE_CANARY_PERCENT
+# "local": a call that cannot reach ai-service (connection refused or not made) runs on the local
+# engine instead, counted in jira_ai_ai_service_fallback_total; "off": it is a 503.
+AI_SERVICE_FALLBACK = ENV.AI_SERVICE_FALLBACK
 AI_MAX_BODY_BYTES = ENV.AI_MAX_BODY_BYTES
 AI_USER_REQUESTS_PER_MINUTE = ENV.AI_USER_REQUESTS_PER_MINUTE
 # Per process, on purpose (not shared through Redis): it guards this process's memory and
@@ -227,6 +230,10 @@ if LLM_PROVIDER not in {"ollama", "openai"}:
     raise ImproperlyConfigured(f"LLM_PROVIDER must be 'ollama' or 'openai', not {LLM_PROVIDER!r}")
 if AI_SERVICE_URL and AI_AUTH_ENABLED and not AI_SHARED_SECRET and not DEBUG:
     raise ImproperlyConfigured("AI_SHARED_SECRET is required when AI_SERVICE_URL is set.")
+if AI_SERVICE_FALLBACK not in ("off", "local"):
+    raise ImproperlyConfigured(
+        f"AI_SERVICE_FALLBACK must be 'off' or 'local', not {AI_SERVICE_FALLBACK!r}"
+    )
 if not AI_SHARED_SECRET and DEBUG:
     # Development only: a key derived from SECRET_KEY so API and ai-service agree with no setup
     # when both run from the same environment (make demo).

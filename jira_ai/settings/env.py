@@ -58,6 +58,9 @@ class Env:
     AI_SERVICE_CANARY_PERCENT: int = field(
         default_factory=lambda: _int("AI_SERVICE_CANARY_PERCENT", 100, maximum=100)
     )
+    AI_SERVICE_FALLBACK: str = field(
+        default_factory=lambda: _str("AI_SERVICE_FALLBACK", "off").lower()
+    )
     AI_MAX_BODY_BYTES: int = field(
         default_factory=lambda: _int("AI_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
     )
