@@ -75,6 +75,10 @@ migrate: install ## Apply database migrations
 bench: install ## Benchmarks; results in bench/results/ and the README table
 	@scripts/with-redis $(PY) -m bench
 
+.PHONY: bench-litellm
+bench-litellm: ## Install LiteLLM 1.106.2 once in bench/.venv-litellm (make bench does it when missing)
+	@$(PY) -m bench.litellm
+
 .PHONY: eval
 eval: install messages ## Scorecard of the answers users see (sandbox models by default); results in eval/results/
 	@scripts/with-redis $(PY) -m eval $(EVAL_ARGS)

@@ -558,12 +558,13 @@ def _plot(result: dict[str, Any]) -> None:
     panels = [
         ("added per chunk p50 (ms)", "chunk_added_p50_ms"),
         ("added per chunk p99 (ms)", "chunk_added_p99_ms"),
+        (f"p50 past first {CONFIRM_CHARS} chars (ms)", "steady_added_p50_ms"),
         ("first byte added (ms)", "first_byte_added_ms"),
         ("CPU per chunk (us)", "cpu_per_chunk_us"),
         ("RSS at rest (MB)", "rss_rest_mb"),
         (f"RSS, {BURST_STREAMS} streams (MB)", "rss_burst_peak_mb"),
     ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(15, 3.4))
+    fig, axes = plt.subplots(1, len(panels), figsize=(17, 3.4))
     for ax, (title, key) in zip(axes, panels, strict=True):
         values = [f["jira-ai"][key], f["LiteLLM"][key]]
         bars = ax.bar(["jira-ai\n2 hops", "LiteLLM\n1 hop"], values, color=["#2b6cb0", "#a0aec0"])
