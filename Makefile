@@ -79,6 +79,10 @@ fuzz: install ## schemathesis over both OpenAPI documents on the sandbox (>1,000
 bench: install ## Benchmarks; results in bench/results/ and the README table
 	@scripts/with-redis $(PY) -m bench
 
+.PHONY: bench-litellm
+bench-litellm: ## Install LiteLLM 1.106.2 once in bench/.venv-litellm (make bench does it when missing)
+	@$(PY) -m bench.litellm
+
 .PHONY: eval
 eval: install messages ## Scorecard of the answers users see (sandbox models by default); results in eval/results/
 	@scripts/with-redis $(PY) -m eval $(EVAL_ARGS)

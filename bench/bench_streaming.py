@@ -106,6 +106,9 @@ class Tap:
 
     upstream: str
     records: dict[int, list[tuple[float, str]]] = field(default_factory=dict)
+    # perf_counter when each chat request arrived, and its body (bench_litellm replays it).
+    arrivals: dict[int, float] = field(default_factory=dict)
+    bodies: dict[int, bytes] = field(default_factory=dict)
     url: str = ""
     _ids: Any = field(default_factory=itertools.count)
 
@@ -132,6 +135,7 @@ class Tap:
     async def handle(self, request: Any) -> Any:
         from aiohttp import web
 
+        arrived = time.perf_counter()
         body = await request.read()
         headers = {
             k: v
@@ -146,29 +150,48 @@ class Tap:
                 headers={"Content-Type": upstream.headers.get("Content-Type", "application/json")},
             )
             await response.prepare(request)
-            chat = request.path == "/api/chat"
+            chat = request.path in ("/api/chat", "/v1/chat/completions")
             if chat:
-                record = self.records[next(self._ids)] = []
+                n = next(self._ids)
+                record = self.records[n] = []
+                self.arrivals[n], self.bodies[n] = arrived, body
+            sse = upstream.headers.get("Content-Type", "").startswith("text/event-stream")
+            event = b""
             # ai-service may hang up once it has read the final line: nothing left to measure.
             with contextlib.suppress(ConnectionResetError):
                 # NDJSON: one JSON object a line, each written on (and timestamped) as it comes.
+                # SSE: an event is written on whole, with the blank line that dispatches it.
                 async for line in upstream.content:
+                    if sse:
+                        event += line
+                        if line.strip():
+                            continue
+                        line, event = event, b""
                     await response.write(line)
                     if chat:
                         now = time.perf_counter()
                         content = _line_content(line)
                         if content:
                             record.append((now, content))
+                if event:
+                    await response.write(event)
                 await response.write_eof()
             return response
 
 
 def _line_content(line: bytes) -> str:
-    """``message.content`` of one NDJSON line of ``/api/chat``."""
+    """``message.content`` of one NDJSON line of ``/api/chat``, or ``choices[0].delta.content``
+    of one SSE event of ``/v1/chat/completions``."""
     try:
+        if line.startswith(b"data:"):
+            data = line.split(b":", 1)[1].strip()
+            if data == b"[DONE]":
+                return ""
+            choices = json.loads(data).get("choices") or [{}]
+            return str((choices[0].get("delta") or {}).get("content") or "")
         chunk = json.loads(line)
         return str((chunk.get("message") or {}).get("content") or "")
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, IndexError):
         return ""
 
 

@@ -198,10 +198,12 @@ class Limiter:
             async with self.local.slot(on_wait):
                 yield
             return
-        renewer = asyncio.create_task(self._renew(client, token))
+        stop = asyncio.Event()
+        renewer = asyncio.create_task(self._renew(client, token, stop))
         try:
             yield
         finally:
+            stop.set()
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
@@ -232,8 +234,14 @@ class Limiter:
                     await on_wait(position)
             await asyncio.sleep(POLL_SECONDS)
 
-    async def _renew(self, client: aioredis.Redis, token: str) -> None:
-        while True:
+    async def _renew(self, client: aioredis.Redis, token: str, stop: asyncio.Event) -> None:
+        """Extends the lease every third of it until ``stop`` is set. The cancel alone cannot
+        stop it: a cancel that lands while redis-py reads the reply (under its socket-timeout
+        context) can come out as redis-py's ``TimeoutError``, an ``Exception`` this loop ignores,
+        and the renewer would go on for ever holding the slot: the analysis never reached
+        ``done`` (the 500-stream burst's hung streams, each ``run()`` awaiting a renewer in state
+        "cancelling" back in its sleep)."""
+        while not stop.is_set():
             await asyncio.sleep(LEASE_SECONDS / 3)
             with contextlib.suppress(Exception):
                 await client.eval(_RENEW, 1, self.keys[0], token, int(LEASE_SECONDS * 1000))

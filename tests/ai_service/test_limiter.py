@@ -10,9 +10,11 @@ import json
 from typing import Any
 
 import pytest
+import redis
 
 from ai_service.contract.schemas import AnalyzeRequest
 from ai_service.engine import EngineConfig, issue_analyze_stream
+from ai_service.engine import limiter as limiter_module
 from ai_service.engine.errors import LLMBusy
 from ai_service.engine.limiter import Limiter, LimiterSpec
 from core.redis import async_redis_for
@@ -135,3 +137,47 @@ async def test_the_cap_is_shared_by_every_limiter_on_the_same_redis(redis_url: s
     assert most == 2
     assert sorted(positions[:3]) == [1, 2, 3]
     assert await client.zcard(limiters[0].keys[0]) == 0  # every slot given back
+
+
+class _CancelBecomesTimeout:
+    """The real Redis client, except that a lease renewal hangs until cancelled and the cancel
+    comes out as redis-py's ``TimeoutError``: what redis-py can do when a cancel lands while it
+    reads a reply under its socket-timeout context (seen in the 500-stream burst)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.renewing = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    async def eval(self, script: str, numkeys: int, *args: Any) -> Any:
+        if numkeys != 1:  # acquire and release: the real thing
+            return await self.client.eval(script, numkeys, *args)
+        self.renewing.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError as exc:
+            raise redis.exceptions.TimeoutError("Timeout reading from socket") from exc
+
+
+async def test_a_slot_is_given_back_even_when_redis_turns_the_renewers_cancel_into_a_timeout(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = LimiterSpec(scope="test:renew", concurrency=1, queue_max=1, redis_url=redis_url)
+    client = _CancelBecomesTimeout(async_redis_for(redis_url))
+    monkeypatch.setattr(limiter_module, "async_redis_for", lambda url: client)
+    monkeypatch.setattr(limiter_module, "LEASE_SECONDS", 3.0)  # the first renewal after 1 s
+    limiter = Limiter(spec)
+    await client.client.delete(*limiter.keys)
+
+    async def hold() -> None:
+        async with limiter.slot():
+            await client.renewing.wait()  # the renewer is inside its Redis call
+
+    task = asyncio.create_task(hold())
+    done, _ = await asyncio.wait({task}, timeout=10)
+
+    # Before the fix the renewer swallowed its cancel and renewed for ever: never done.
+    assert task in done
+    assert await client.client.zcard(limiter.keys[0]) == 0
