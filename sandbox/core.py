@@ -135,6 +135,12 @@ class SandboxState:
                 return fault
         return None
 
+    def hung(self, target: str, path: str) -> bool:
+        """The first fault matching this request is a ``hang`` (not consumed): what a frozen
+        server does to every route, metadata ones included."""
+        fault = next((f for f in self.faults if f.matches(target, path)), None)
+        return fault is not None and fault.mode == "hang"
+
     def reset(self) -> None:
         self.routes.clear()
         self.counters.clear()

@@ -1408,7 +1408,16 @@ async def ollama_tags(request: web.Request) -> web.Response:
     return web.json_response({"models": models})
 
 
+async def freeze_if_hung(request: web.Request) -> None:
+    """A frozen Ollama (a wedged runner, a stopped VM) answers none of its routes: a ``hang``
+    fault without a path, or whose path matches, holds ``/api/show`` and ``/api/ps`` too (until
+    the client gives up), without using up the fault's count, which belongs to the chat."""
+    if state_of(request).hung("llm", request.path):
+        await asyncio.sleep(24 * 3600)
+
+
 async def ollama_show(request: web.Request) -> web.Response:
+    await freeze_if_hung(request)
     try:
         body = await _json_body(request)
     except BadRequest as exc:
@@ -1443,6 +1452,7 @@ async def ollama_show(request: web.Request) -> web.Response:
 
 
 async def ollama_ps(request: web.Request) -> web.Response:
+    await freeze_if_hung(request)
     llm = request.app[LLM_KEY]
     now = asyncio.get_running_loop().time()
     models = []

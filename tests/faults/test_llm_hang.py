@@ -66,7 +66,8 @@ async def test_a_hanging_llm_costs_one_timeout(
     )
     assert warm.status_code == 200, warm.text
     calls_before = sandbox.llm_requests(fast_llm)
-    sandbox.add_fault(fast_llm, "llm", mode="hang", path_regex="^/api/chat$")
+    # Frozen as a whole: /api/ps (asked before a streamed call) and /api/show hang as well.
+    sandbox.add_fault(fast_llm, "llm", mode="hang")
 
     started = time.monotonic()
     if kind == "stream":

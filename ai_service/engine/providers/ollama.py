@@ -44,6 +44,12 @@ from core.http import build_async_client, retry_after_parse
 logger = logging.getLogger(__name__)
 
 BUSY_RETRY_AFTER_SECONDS = 10
+# /api/show and /api/ps answer in milliseconds from a live server (metadata, the scheduler's
+# state), even while it generates. A frozen one answers neither: without a bound of their own
+# they would wait out the chat's read timeout (the first-token allowance, 300 s by default) before
+# the chat's own timeout, so a hung server would cost two timeouts. Bounded by half the call's
+# timeout, so metadata plus the chat stay within one and a half.
+METADATA_TIMEOUT_SECONDS = 5.0
 
 
 def _think_value(config: EngineConfig) -> bool | str:
@@ -112,6 +118,10 @@ class OllamaProvider:
     def is_closed(self) -> bool:
         return self._client.is_closed
 
+    def _metadata_timeout(self) -> httpx.Timeout:
+        read = min(METADATA_TIMEOUT_SECONDS, self.config.timeout_seconds / 2)
+        return httpx.Timeout(read, connect=self.config.connect_timeout_seconds)
+
     def _body(self, call: ChatCall) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
@@ -177,7 +187,9 @@ class OllamaProvider:
 
     async def model_info(self) -> ModelInfo:
         try:
-            response = await self._client.post("/api/show", json={"model": self.model})
+            response = await self._client.post(
+                "/api/show", json={"model": self.model}, timeout=self._metadata_timeout()
+            )
         except httpx.TimeoutException as exc:
             raise LLMTimeout() from exc
         except httpx.HTTPError as exc:
@@ -211,7 +223,7 @@ class OllamaProvider:
     async def _loaded(self, context_tokens: int | None = None) -> bool | None:
         """In memory now, with this context (another ``num_ctx`` means a reload)."""
         try:
-            response = await self._client.get("/api/ps")
+            response = await self._client.get("/api/ps", timeout=self._metadata_timeout())
             if response.status_code != 200:
                 return None
             models = response.json().get("models") or []
