@@ -9,7 +9,6 @@ the data comes back from the AOF).
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.peers import missing_peer
 from tests.support.servers import ServerFactory, ServerProcess, free_port
 
 
@@ -102,10 +102,7 @@ class ThrowawayRedis:
 def throwaway_redis() -> Iterator[ThrowawayRedis]:
     binary = shutil.which("redis-server")
     if binary is None:
-        message = "redis-server is not installed (apt-get install redis-server)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_peer("redis-server", "run `apt-get install redis-server`")
     server = ThrowawayRedis(binary)
     server.start()
     yield server

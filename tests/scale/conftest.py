@@ -3,12 +3,12 @@ database of its own (tests/scale/postgres.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.scale import postgres, topology
+from tests.support.peers import missing_peer
 from tests.support.servers import ServerProcess
 
 # A quota the tests can exhaust (the quota test's user makes no other AI call); small map
@@ -28,10 +28,10 @@ def scale_database_url() -> Iterator[str]:
     admin = postgres.admin_url()
     problem = postgres.reachable(admin)
     if problem is not None:
-        reason = f"{problem}: tests/scale needs it (SCALE_POSTGRES_URL names another server)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)  # in CI a missing peer is an error, never a skip
-        pytest.skip(reason)
+        missing_peer(
+            "PostgreSQL",
+            f"{problem}: tests/scale needs it (SCALE_POSTGRES_URL names another server)",
+        )
     database_url = postgres.database_create(admin)
     yield database_url
     postgres.database_drop(admin, postgres.database_name(database_url))
@@ -41,9 +41,7 @@ def scale_database_url() -> Iterator[str]:
 def scaled(
     api_env: dict[str, str], sandbox_server: ServerProcess, scale_database_url: str
 ) -> Iterator[topology.Topology]:
-    if topology.haproxy_binary() is None:
-        # Like Chromium and Redis: a missing peer is an error, never a skip.
-        pytest.fail("haproxy is missing: run `make system-deps` (apt-get install haproxy)")
+    topology.haproxy_binary()  # fails first, with how to install it, when it is missing
     shape = topology.start({**api_env, **SCALE_ENV, "DATABASE_URL": scale_database_url})
     yield shape
     shape.stop()

@@ -16,15 +16,20 @@ from string import Template
 
 import httpx
 
+from tests.support.peers import missing_peer
 from tests.support.servers import ROOT, ServerProcess, _drain, free_port, start_daphne
 
 PROXY_HEADERS = ("--proxy-headers",)
 
 
-def haproxy_binary() -> str | None:
-    return shutil.which("haproxy") or (
+def haproxy_binary() -> str:
+    """Debian's HAProxy (``/usr/sbin`` is not on every PATH); missing, the test fails."""
+    binary = shutil.which("haproxy") or (
         "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None
     )
+    if binary is None:
+        missing_peer("haproxy", "run `make system-deps` (apt-get install haproxy)")
+    return binary
 
 
 def render(api_port: int, ai_port: int, api: list[str], ai: list[str]) -> str:
@@ -119,8 +124,6 @@ def start(env: dict[str, str], client_id: str = "jira-ai-scale") -> Topology:
     """Both pairs and the balancer. The API processes share one OAuth client whose redirect URI
     is the balancer's (the public URL), as they would in production."""
     binary = haproxy_binary()
-    if binary is None:
-        raise RuntimeError("haproxy is not installed (apt-get install haproxy)")
     api_port, ai_port = free_port(), free_port()
     api_url, ai_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ai_port}"
     ai_env = {**env, "DJANGO_SETTINGS_MODULE": "ai_service.settings"}

@@ -8,8 +8,7 @@ import json
 import shutil
 import subprocess
 
-import pytest
-
+from tests.support.peers import missing_peer
 from tests.support.servers import ROOT
 
 SCRIPT = ROOT / "tests" / "support" / "llama3_count.js"
@@ -20,7 +19,7 @@ def llama3_counts(texts: list[str]) -> list[int]:
     """The real llama3.1 token count of each text."""
     node = shutil.which("node")
     if node is None or not PACKAGE.is_dir():
-        pytest.fail("the llama3.1 tokenizer needs node and node_modules: run `make node-deps`")
+        missing_peer("the llama3.1 tokenizer (node, node_modules)", "run `make node-deps`")
     done = subprocess.run(
         [node, str(SCRIPT)],
         input=json.dumps(texts),

@@ -17,6 +17,7 @@ from redis import Redis
 
 from tests.support.browser import AXE_PATH, CHROMIUM, CHROMIUM_ARGS, PageEvents, sign_in
 from tests.support.ids import ALICE
+from tests.support.peers import missing_peer
 from tests.support.servers import ServerFactory, ServerProcess
 
 
@@ -25,11 +26,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).parent == here:
             item.add_marker(pytest.mark.browser)
-
-
-def _missing(what: str, how: str) -> None:
-    # A missing browser is an error, never a skip (make test installs it).
-    pytest.fail(f"{what} is missing: {how}")
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +39,7 @@ def playwright_driver(api_env: dict[str, str]) -> Iterator[Playwright]:
 @pytest.fixture(scope="session")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        _missing("Chromium", "run `make system-deps` (apt-get install chromium)")
+        missing_peer("Chromium", "run `make system-deps` (apt-get install chromium)")
     browser = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield browser
     browser.close()
@@ -52,7 +48,7 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def axe_source() -> str:
     if not AXE_PATH.exists():
-        _missing("axe-core", "run `make node-deps` (npm ci)")
+        missing_peer("axe-core", "run `make node-deps` (npm ci)")
     return AXE_PATH.read_text(encoding="utf-8")
 
 
