@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import cache, partial
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
 from django.conf import settings
@@ -397,130 +397,75 @@ class FallbackBackend:
         finally:
             await events.aclose()
 
-    async def summarize(self, *, account_id: str, request: SummarizeRequest) -> Summary:
-        return await self._call(
-            partial(self.remote.summarize, account_id=account_id, request=request),
-            partial(self.local.summarize, account_id=account_id, request=request),
+    def _both(self, method: str, **kwargs: Any) -> tuple[Callable[[], Any], Callable[[], Any]]:
+        """The same call on ai-service and on the local engine (both an :class:`AIBackend`)."""
+        return (
+            partial(getattr(self.remote, method), **kwargs),
+            partial(getattr(self.local, method), **kwargs),
         )
 
+    async def summarize(self, *, account_id: str, request: SummarizeRequest) -> Summary:
+        return await self._call(*self._both("summarize", account_id=account_id, request=request))
+
     async def analyze(self, *, account_id: str, request: AnalyzeRequest) -> Analysis:
-        return await self._call(
-            partial(self.remote.analyze, account_id=account_id, request=request),
-            partial(self.local.analyze, account_id=account_id, request=request),
-        )
+        return await self._call(*self._both("analyze", account_id=account_id, request=request))
 
     async def sprint_report(self, *, account_id: str, request: SprintReportRequest) -> SprintReport:
         return await self._call(
-            partial(self.remote.sprint_report, account_id=account_id, request=request),
-            partial(self.local.sprint_report, account_id=account_id, request=request),
+            *self._both("sprint_report", account_id=account_id, request=request)
         )
 
     async def epic_report(self, *, account_id: str, request: EpicReportRequest) -> EpicReport:
-        return await self._call(
-            partial(self.remote.epic_report, account_id=account_id, request=request),
-            partial(self.local.epic_report, account_id=account_id, request=request),
-        )
+        return await self._call(*self._both("epic_report", account_id=account_id, request=request))
 
     async def release_notes(self, *, account_id: str, request: ReleaseNotesRequest) -> ReleaseNotes:
         return await self._call(
-            partial(self.remote.release_notes, account_id=account_id, request=request),
-            partial(self.local.release_notes, account_id=account_id, request=request),
+            *self._both("release_notes", account_id=account_id, request=request)
         )
 
     async def jql_propose(self, *, account_id: str, request: JqlQuestionRequest) -> JqlProposal:
-        return await self._call(
-            partial(self.remote.jql_propose, account_id=account_id, request=request),
-            partial(self.local.jql_propose, account_id=account_id, request=request),
+        return await self._call(*self._both("jql_propose", account_id=account_id, request=request))
+
+    def _both_stream(
+        self, method: str, *, account_id: str, request: BaseModel, request_id: str
+    ) -> AsyncGenerator[Event, None]:
+        return self._stream(
+            *self._both(method, account_id=account_id, request=request, request_id=request_id)
         )
 
     def analyze_stream(
         self, *, account_id: str, request: AnalyzeRequest, request_id: str
     ) -> AsyncGenerator[Event, None]:
-        return self._stream(
-            partial(
-                self.remote.analyze_stream,
-                account_id=account_id,
-                request=request,
-                request_id=request_id,
-            ),
-            partial(
-                self.local.analyze_stream,
-                account_id=account_id,
-                request=request,
-                request_id=request_id,
-            ),
+        return self._both_stream(
+            "analyze_stream", account_id=account_id, request=request, request_id=request_id
         )
 
     def summarize_stream(
         self, *, account_id: str, request: SummarizeRequest, request_id: str
     ) -> AsyncGenerator[Event, None]:
-        return self._stream(
-            partial(
-                self.remote.summarize_stream,
-                account_id=account_id,
-                request=request,
-                request_id=request_id,
-            ),
-            partial(
-                self.local.summarize_stream,
-                account_id=account_id,
-                request=request,
-                request_id=request_id,
-            ),
+        return self._both_stream(
+            "summarize_stream", account_id=account_id, request=request, request_id=request_id
         )
 
     def sprint_report_stream(
         self, *, account_id: str, request: SprintReportRequest, request_id: str
     ) -> AsyncGenerator[Event, None]:
-        return self._stream(
-            partial(
-                self.remote.sprint_report_stream,
-                account_id=account_id,
-                request=request,
-                request_id=request_id,
-            ),
-            partial(
-                self.local.sprint_report_stream,
-                account_id=account_id,
-                request=request,
-                request_id=request_id,
-            ),
+        return self._both_stream(
+            "sprint_report_stream", account_id=account_id, request=request, request_id=request_id
         )
 
     def epic_report_stream(
         self, *, account_id: str, request: EpicReportRequest, request_id: str
     ) -> AsyncGenerator[Event, None]:
-        return self._stream(
-            partial(
-                self.remote.epic_report_stream,
-                account_id=account_id,
-                request=request,
-                request_id=request_id,
-            ),
-            partial(
-                self.local.epic_report_stream,
-                account_id=account_id,
-                request=request,
-                request_id=request_id,
-            ),
+        return self._both_stream(
+            "epic_report_stream", account_id=account_id, request=request, request_id=request_id
         )
 
     def release_notes_stream(
         self, *, account_id: str, request: ReleaseNotesRequest, request_id: str
     ) -> AsyncGenerator[Event, None]:
-        return self._stream(
-            partial(
-                self.remote.release_notes_stream,
-                account_id=account_id,
-                request=request,
-                request_id=request_id,
-            ),
-            partial(
-                self.local.release_notes_stream,
-                account_id=account_id,
-                request=request,
-                request_id=request_id,
-            ),
+        return self._both_stream(
+            "release_notes_stream", account_id=account_id, request=request, request_id=request_id
         )
 
 
