@@ -38,17 +38,9 @@ class BodyTooLarge(AIError):
     detail = "Request body too large."
 
 
-class QuotaStoreUnavailable(AIError):
-    """Redis, which holds the quotas, does not answer: fail closed, fast."""
-
-    status = 503
-    code = ErrorCode.SESSION_STORE_UNAVAILABLE
-    detail = "The request store is unavailable; retry shortly."
-
-
-class RunStoreUnavailable(AIError):
-    """Redis, which holds the resumable runs, does not answer while a ``Last-Event-ID`` is
-    checked: fail closed, fast (never resume a run without knowing whose it is)."""
+class RequestStoreUnavailable(AIError):
+    """Redis, which holds the quotas and the resumable runs, does not answer: fail closed, fast
+    (no request goes uncounted, no run is resumed without knowing whose it is)."""
 
     status = 503
     code = ErrorCode.SESSION_STORE_UNAVAILABLE

@@ -17,7 +17,7 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
-from ai_proxy.errors import QuotaStoreUnavailable, RateLimited
+from ai_proxy.errors import RateLimited, RequestStoreUnavailable
 from core.http import per_loop
 from core.redis import get_async_redis
 
@@ -51,5 +51,5 @@ async def quota_hit(*, account_id: str) -> None:
             return
         stats = await limiter.get_window_stats(item, account_id)
     except RedisError as exc:
-        raise QuotaStoreUnavailable() from exc
+        raise RequestStoreUnavailable() from exc
     raise RateLimited(retry_after=max(1, math.ceil(stats.reset_time - time.time())))

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 
 from accounts.context import UserContext
 from ai_proxy.backends import backend_for, engine_config
-from ai_proxy.errors import RunStoreUnavailable
+from ai_proxy.errors import RequestStoreUnavailable
 from ai_proxy.metrics import AI_REQUESTS, STREAMS_IN_FLIGHT
 from ai_proxy.progress import progress_message as api_progress_message
 from ai_proxy.quota import quota_hit
@@ -428,7 +428,7 @@ async def _run_owner(runs: RunStore, run: str) -> str | None:
         return await runs.owner(run)
     except RedisError as exc:
         logger.warning("run owner not checked: %s", type(exc).__name__)
-        raise RunStoreUnavailable(retry_after=5) from exc
+        raise RequestStoreUnavailable(retry_after=5) from exc
 
 
 def _summary_run_key(ctx: UserContext, jql: str, max_issues: int, language: Language) -> str:
