@@ -45,11 +45,10 @@ class SessionMiddleware(sessions_middleware.SessionMiddleware):
         raise NotImplementedError("accounts.middleware.SessionMiddleware runs under ASGI only")
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        if request.path in SESSIONLESS_PATHS:
-            request.session = SessionStore(None)
-            request.session._session_cache = {}
-            return await self.get_response(request)  # type: ignore[misc]
-        cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        # A probe is served as a request without a cookie (an empty session, nothing loaded);
+        # ``_finish`` then neither sets nor deletes the cookie it may carry.
+        probe = request.path in SESSIONLESS_PATHS
+        cookie = None if probe else request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         sid = sid_unsign(cookie) if cookie else None
         session = SessionStore(sid)
         request.session = session
