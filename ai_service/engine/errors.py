@@ -90,3 +90,15 @@ class LLMOutputCut(LLMInvalidOutput):
     """The answer stopped at its length limit (``done_reason``/``finish_reason`` ``length``)."""
 
     detail = "The language model's answer was cut at its length limit."
+
+
+class QuestionNotUnderstood(ApiError):
+    """The model found nothing to ask Jira in the question ("0000", a greeting): the question's
+    fault, not the server's (not an :class:`EngineError`)."""
+
+    status = 422
+    code = ErrorCode.QUESTION_NOT_UNDERSTOOD
+    detail = (
+        "The question could not be turned into a JQL query: name a project, an issue type, a "
+        "status, a person or a period."
+    )

@@ -40,7 +40,7 @@ from ai_service.contract.questions import (
 )
 from ai_service.contract.schemas import Language
 from ai_service.engine.config import EngineConfig
-from ai_service.engine.errors import LLMInvalidOutput
+from ai_service.engine.errors import LLMInvalidOutput, QuestionNotUnderstood
 from ai_service.engine.guards import (
     data_instructions,
     language_detector_ready,
@@ -50,7 +50,6 @@ from ai_service.engine.llm import llm_client
 from ai_service.engine.pipeline import Cost, _messages, cost_of, language_of
 from ai_service.engine.prompts import PROMPT_VERSION, render
 from ai_service.engine.text import clean, one_line
-from core.errors import ApiError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -73,16 +72,6 @@ _LANGUAGE_PROBLEM = {
     "fr": "l'explication doit être écrite en français",
     "en": "the explanation must be written in English",
 }
-
-
-class QuestionNotUnderstood(ApiError):
-    status = 422
-    code = ErrorCode.QUESTION_NOT_UNDERSTOOD
-    detail = (
-        "The question could not be turned into a JQL query: name a project, an issue type, a "
-        "status, a person or a period."
-    )
-
 
 _EMPTY_PROBLEM = {"fr": "la requête JQL est vide", "en": "the JQL query is empty"}
 

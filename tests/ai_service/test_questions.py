@@ -9,8 +9,9 @@ import pytest
 
 from ai_service.contract.questions import JqlAttempt
 from ai_service.engine import EngineConfig, jql_propose
+from ai_service.engine.errors import QuestionNotUnderstood
 from ai_service.engine.guards import language_of_text
-from ai_service.engine.questions import QuestionNotUnderstood, jql_clean
+from ai_service.engine.questions import jql_clean
 from tests.ai_service.questions import question
 from tests.ai_service.test_guarded_answers import with_model
 from tests.support import sandbox
