@@ -40,6 +40,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from core.errors import ErrorCode
+
 MAX_REQUEST_LINE_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 32 * 1024
 LINGER_SECONDS = 5
@@ -57,7 +59,7 @@ class TwistedChanged(RuntimeError):
 
 
 def _refusal(status: int, reason: str, detail: str) -> bytes:
-    body = json.dumps({"detail": detail, "code": "request_too_long"}).encode()
+    body = json.dumps({"detail": detail, "code": ErrorCode.REQUEST_TOO_LONG}).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\n"
         "Content-Type: application/json\r\n"
