@@ -9,8 +9,9 @@ removed ``/search`` is never called: search is the enhanced
 Retries are written here rather than with ``stamina``/``tenacity``: one loop has to combine three
 policies that those libraries express separately (a single forced token refresh on 401;
 ``Retry-After`` honoured up to a bound on 429, else give up at once with that ``Retry-After``; two
-jittered attempts on 5xx/network errors) and report each outcome to the shared circuit breaker,
-and a bounded ``while`` loop says that more plainly than three nested decorators.
+jittered attempts on 5xx/network errors), all within ``max_attempts`` per call and each retry
+taken from the site's shared budget (:mod:`jira.breaker`), and report each outcome to the shared
+circuit breaker; a bounded ``while`` loop says that more plainly than three nested decorators.
 """
 
 from __future__ import annotations
@@ -75,7 +76,6 @@ from jira.normalize import (
 
 logger = logging.getLogger(__name__)
 
-MAX_RATE_LIMITED_ATTEMPTS = 3
 MAX_ERROR_ATTEMPTS = 2
 COMMENTS_PAGE_SIZE = 100  # the comment endpoint's own maximum
 PROJECTS_PAGE_SIZE = 100  # project/search silently caps maxResults at 100
@@ -361,11 +361,7 @@ class JiraClient:
                     if retry_after is not None and self.breaker:
                         # No worker calls the site again before Jira's window ends.
                         await self.breaker.hold(self.cloud_id, 429, retry_after)
-                    if (
-                        rate_limited >= MAX_RATE_LIMITED_ATTEMPTS
-                        or wait > self.config.max_retry_wait
-                        or not await self._may_retry(attempts)
-                    ):
+                    if wait > self.config.max_retry_wait or not await self._may_retry(attempts):
                         # max_retry_wait bounds our wait, never the value we pass on: Jira's, as
                         # sent, else the wait we would have made next. A call that ends rate
                         # limited counts as one breaker failure (not a 429 then a success).
