@@ -38,9 +38,6 @@ import contextlib
 import itertools
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -51,10 +48,10 @@ from ai_service.engine.stream import CONFIRM_CHARS
 from bench import litellm
 from bench.bench_streaming import (
     ACCOUNT,
-    SANDBOX_ARGS,
     Tap,
     _env,
     _expected_deltas,
+    on_sandbox,
     pace,
     pct,
 )
@@ -438,24 +435,11 @@ async def _measure(sandbox_url: str, database: str, sandbox_pid: int) -> dict[st
 
 
 def run() -> dict[str, Any]:
-    from tests.support.servers import start_sandbox
-
     litellm.ensure()  # before any server starts: the first install takes minutes
-    sandbox = start_sandbox(SANDBOX_ARGS)
-    workdir = tempfile.mkdtemp(prefix="bench-litellm-")
-    database = str(Path(workdir) / "bench.sqlite3")
-    try:
-        env = {**os.environ, **_env(sandbox.url, sandbox.url, database)}
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
-        os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-        raw = asyncio.run(_measure(sandbox.url, database, sandbox.process.pid))
-    finally:
-        sandbox.stop()
+    raw = on_sandbox(
+        "bench-litellm-",
+        lambda sandbox, database: _measure(sandbox.url, database, sandbox.process.pid),
+    )
     result = _report(raw)
     _plot(result)
     return result

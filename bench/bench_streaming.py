@@ -50,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -495,11 +496,15 @@ async def _measure(sandbox_url: str, database: str) -> dict[str, Any]:
     return raw
 
 
-def run() -> dict[str, Any]:
+def on_sandbox(
+    prefix: str, measure: Callable[[Any, str], Coroutine[Any, Any, dict[str, Any]]]
+) -> dict[str, Any]:
+    """``measure(sandbox, database)`` on a sandbox started with :data:`SANDBOX_ARGS` and a
+    migrated SQLite database in a temporary directory named ``prefix``; the sandbox stopped."""
     from tests.support.servers import start_sandbox
 
     sandbox = start_sandbox(SANDBOX_ARGS)
-    workdir = tempfile.mkdtemp(prefix="bench-streaming-")
+    workdir = tempfile.mkdtemp(prefix=prefix)
     database = str(Path(workdir) / "bench.sqlite3")
     try:
         env = {**os.environ, **_env(sandbox.url, sandbox.url, database)}
@@ -510,10 +515,15 @@ def run() -> dict[str, Any]:
             check=True,
         )
         os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-        raw = asyncio.run(_measure(sandbox.url, database))
+        return asyncio.run(measure(sandbox, database))
     finally:
         sandbox.stop()
-    return _report(raw)
+
+
+def run() -> dict[str, Any]:
+    return _report(
+        on_sandbox("bench-streaming-", lambda sandbox, database: _measure(sandbox.url, database))
+    )
 
 
 def _report(raw: dict[str, Any]) -> dict[str, Any]:

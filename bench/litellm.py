@@ -20,12 +20,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-
-from tests.support.servers import ServerProcess, _drain, free_port
+from tests.support.servers import ServerProcess, free_port, spawn_ready
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv-litellm"
@@ -102,8 +99,6 @@ def config_text(api_base: str, api_key: str) -> str:
 def start(api_base: str, api_key: str) -> ServerProcess:
     """``litellm --config ... --port N`` (one worker) on loopback, polled on
     ``/health/liveliness`` until ready."""
-    import threading
-
     litellm = ensure()
     workdir = Path(tempfile.mkdtemp(prefix="bench-litellm-"))
     config = workdir / "litellm.yaml"
@@ -116,29 +111,15 @@ def start(api_base: str, api_key: str) -> ServerProcess:
         "NO_PROXY": "127.0.0.1,localhost",
     }
     env.pop("DATABASE_URL", None)  # no database: LiteLLM would try to migrate one
-    proc = subprocess.Popen(
+    return spawn_ready(
+        "litellm",
         [str(litellm), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+        url=f"http://127.0.0.1:{port}",
+        health_path="/health/liveliness",
         cwd=workdir,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        timeout=START_TIMEOUT,
     )
-    output: list[str] = []
-    threading.Thread(target=_drain, args=(proc, output), daemon=True).start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("litellm exited:\n" + "".join(output[-40:]))
-        try:
-            if httpx.get(url + "/health/liveliness", timeout=1.0).status_code == 200:
-                return ServerProcess("litellm", url, proc, output)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)  # polling interval of a readiness probe, not a timing assumption
-    proc.kill()
-    raise RuntimeError("litellm not ready:\n" + "".join(output[-40:]))
 
 
 if __name__ == "__main__":

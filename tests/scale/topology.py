@@ -17,7 +17,14 @@ from string import Template
 import httpx
 
 from tests.support.peers import missing_peer
-from tests.support.servers import ROOT, ServerProcess, _drain, free_port, start_daphne
+from tests.support.servers import (
+    ROOT,
+    ServerProcess,
+    _drain,
+    free_port,
+    oauth_client_register,
+    start_daphne,
+)
 
 PROXY_HEADERS = ("--proxy-headers",)
 
@@ -128,17 +135,9 @@ def start(env: dict[str, str], client_id: str = "jira-ai-scale") -> Topology:
     api_url, ai_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ai_port}"
     ai_env = {**env, "DJANGO_SETTINGS_MODULE": "ai_service.settings"}
     ais = _start_pair("ai_service.asgi:application", ai_env)
-    secret = f"{client_id}-secret"
-    httpx.post(
-        env["ATLASSIAN_AUTH_URL"] + "/_sandbox/clients",
-        json={
-            "client_id": client_id,
-            "client_secret": secret,
-            "redirect_uris": [f"{api_url}/oauth/callback"],
-            "name": "jira-ai (scaled out)",
-        },
-        timeout=5,
-    ).raise_for_status()
+    secret = oauth_client_register(
+        env["ATLASSIAN_AUTH_URL"], client_id, f"{api_url}/oauth/callback", "jira-ai (scaled out)"
+    )
     api_env = {
         **env,
         "ATLASSIAN_CLIENT_ID": client_id,

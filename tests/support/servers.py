@@ -126,24 +126,62 @@ def start_daphne(
         application,
     ]
     full_env = {**os.environ, **env} if inherit_env else dict(env)
+    return spawn_ready(
+        application,
+        cmd,
+        url=f"http://127.0.0.1:{port}",
+        health_path=health_path,
+        cwd=cwd,
+        env=full_env,
+        timeout=timeout,
+    )
+
+
+def spawn_ready(
+    name: str,
+    cmd: Sequence[str],
+    *,
+    url: str,
+    health_path: str,
+    cwd: Path,
+    env: dict[str, str],
+    timeout: float,
+) -> ServerProcess:
+    """``cmd`` started (its output kept), polled on ``url + health_path`` until a 200; fails with
+    its output when it exits or is not ready within ``timeout``."""
     proc = subprocess.Popen(
-        cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     output: list[str] = []
     threading.Thread(target=_drain, args=(proc, output), daemon=True).start()
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"daphne {application} exited:\n" + "".join(output))
+            raise RuntimeError(f"{name} exited:\n" + "".join(output[-40:]))
         try:
             if httpx.get(url + health_path, timeout=1.0).status_code == 200:
-                return ServerProcess(application, url, proc, output)
+                return ServerProcess(name, url, proc, output)
         except httpx.TransportError:
             pass
         time.sleep(0.05)  # polling interval of a readiness probe, not a timing assumption
     proc.kill()
-    raise RuntimeError(f"daphne {application} not ready:\n" + "".join(output))
+    raise RuntimeError(f"{name} not ready:\n" + "".join(output[-40:]))
+
+
+def oauth_client_register(auth_url: str, client_id: str, redirect_uri: str, name: str) -> str:
+    """An OAuth client in the sandbox (``auth_url``) with this redirect URI; its secret."""
+    secret = f"{client_id}-secret"
+    httpx.post(
+        auth_url + "/_sandbox/clients",
+        json={
+            "client_id": client_id,
+            "client_secret": secret,
+            "redirect_uris": [redirect_uri],
+            "name": name,
+        },
+        timeout=5,
+    ).raise_for_status()
+    return secret
 
 
 def start_api(
@@ -157,17 +195,9 @@ def start_api(
     ``extra_env`` overrides settings of this process (e.g. ``AI_SERVICE_URL``)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    secret = f"{client_id}-secret"
-    httpx.post(
-        env["ATLASSIAN_AUTH_URL"] + "/_sandbox/clients",
-        json={
-            "client_id": client_id,
-            "client_secret": secret,
-            "redirect_uris": [f"{url}/oauth/callback"],
-            "name": f"jira-ai ({client_id})",
-        },
-        timeout=5,
-    ).raise_for_status()
+    secret = oauth_client_register(
+        env["ATLASSIAN_AUTH_URL"], client_id, f"{url}/oauth/callback", f"jira-ai ({client_id})"
+    )
     full_env = {
         **env,
         "ATLASSIAN_CLIENT_ID": client_id,
