@@ -1409,9 +1409,14 @@ async def ollama_tags(request: web.Request) -> web.Response:
 
 
 async def freeze_if_hung(request: web.Request) -> None:
-    """A frozen Ollama (a wedged runner, a stopped VM) answers none of its routes: a ``hang``
-    fault without a path, or whose path matches, holds ``/api/show`` and ``/api/ps`` too (until
-    the client gives up), without using up the fault's count, which belongs to the chat."""
+    """A frozen server answers none of its routes: a ``hang`` fault without a path, or whose path
+    matches, holds ``/api/show`` and ``/api/ps`` too (until the client gives up), without using
+    up the fault's count, which belongs to the chat.
+
+    Source: a stopped or thrashing process (SIGSTOP, a host swapping) still has its listening
+    socket, so the kernel accepts connections and requests and nothing answers on any route; and
+    Ollama's users report its whole API hanging, not only the chat (ollama/ollama#8348 "API
+    Hangs"). A chat-only hang stays available: a ``path_regex`` of ``^/api/chat$``."""
     if state_of(request).hung("llm", request.path):
         await asyncio.sleep(24 * 3600)
 
