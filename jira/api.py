@@ -98,7 +98,8 @@ _SEARCH_DESCRIPTION = (
     response=_SEARCH_RESPONSES,
     summary="Issues matching a JQL query",
     description=_SEARCH_DESCRIPTION
-    + " An ASCII JQL at the cap fits in the query string, even percent-encoded; POST takes any.",
+    + " An ASCII JQL at the cap fits in the query string even percent-encoded; POST takes one"
+    " of any characters up to the cap.",
 )
 async def search_get(request: HttpRequest, params: Query[SearchParams]) -> SearchResult:
     return await services.issues_search(
