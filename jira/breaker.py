@@ -83,8 +83,13 @@ class Breaker:
         :class:`Ticket`."""
         key, _probe = self._keys(site)
         try:
-            await self._check_hold(site)
-            failures, opened_until = await self.redis.hmget(key, ["failures", "opened_until"])
+            # One round trip for the Retry-After window and the breaker's state.
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.get(self._hold_key(site))
+                pipe.pttl(self._hold_key(site))
+                pipe.hmget(key, ["failures", "opened_until"])
+                kind, pttl, (failures, opened_until) = await pipe.execute()
+            self._check_hold(kind, pttl)
             if opened_until is None:
                 return Ticket(dirty=failures is not None)
             remaining = float(opened_until) - self.clock()
@@ -154,14 +159,11 @@ class Breaker:
         bucket = int(self.clock() // self.budget_window_seconds)
         return f"{self.prefix}:{site}:budget:{bucket}"
 
-    async def _check_hold(self, site: str) -> None:
-        """Inside a site's ``Retry-After`` window nobody calls it: answered at once with the
-        remaining seconds, as the 429 (or 503) that opened the window would have been."""
-        hold = self._hold_key(site)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.get(hold)
-            pipe.pttl(hold)
-            kind, pttl = await pipe.execute()
+    @staticmethod
+    def _check_hold(kind: bytes | str | None, pttl: int | None) -> None:
+        """Inside a site's ``Retry-After`` window (its hold key's value and milliseconds left)
+        nobody calls it: answered at once with the remaining seconds, as the 429 (or 503) that
+        opened the window would have been."""
         if kind is None or pttl is None or int(pttl) <= 0:
             return
         remaining = int(pttl) / 1000
