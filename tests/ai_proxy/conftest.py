@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.keys import forget_keys
 from tests.support.servers import ServerFactory, ServerProcess
 from tests.support.telemetry import Collector
 
@@ -93,10 +94,4 @@ def server(request: pytest.FixtureRequest) -> ServerProcess:
 async def ai_state_clean() -> None:
     """Each test starts with no AI cache entry, no quota used and no LLM slot held by a server of
     an earlier run (all live in the shared Redis)."""
-    from core.redis import get_async_redis
-
-    redis = get_async_redis()
-    for pattern in ("ai:*", "quota:ai*", "llm:limit:*"):
-        keys = [key async for key in redis.scan_iter(match=pattern, count=1000)]
-        if keys:
-            await redis.delete(*keys)
+    await forget_keys("ai:*", "quota:ai*", "llm:limit:*")

@@ -18,6 +18,7 @@ import pytest
 from tests.sandbox.atlassian_helpers import JiraClient, jira_for
 from tests.support import sandbox
 from tests.support.ids import ALICE
+from tests.support.keys import forget_keys
 from tests.support.servers import ServerFactory, ServerProcess
 from tests.support.signin import SignIn
 
@@ -134,12 +135,7 @@ def quota_api(server_factory: ServerFactory) -> ServerProcess:
 @pytest.fixture(autouse=True)
 async def jira_cache_clean() -> None:
     """No Jira answer (nor vocabulary) cached by an earlier test."""
-    from core.redis import get_async_redis
-
-    redis = get_async_redis()
-    keys = [key async for key in redis.scan_iter(match="jira:v1:*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
+    await forget_keys("jira:v1:*")
 
 
 @pytest.fixture

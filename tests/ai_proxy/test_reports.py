@@ -14,6 +14,7 @@ import pytest
 from sandbox.atlassian.data import Dataset
 from tests.support import sandbox
 from tests.support.ids import ALICE, GLOBEX
+from tests.support.keys import forget_keys
 from tests.support.servers import ServerFactory, ServerProcess
 from tests.support.signin import SignIn
 from tests.support.sse import read_events
@@ -47,12 +48,7 @@ def quota_api(server_factory: ServerFactory) -> ServerProcess:
 @pytest.fixture(autouse=True)
 async def jira_cache_clean() -> None:
     """No Jira answer cached by an earlier test (the Jira cache lives in Redis)."""
-    from core.redis import get_async_redis
-
-    redis = get_async_redis()
-    keys = [key async for key in redis.scan_iter(match="jira:v1:*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
+    await forget_keys("jira:v1:*")
 
 
 def points_of(keys: tuple[str, ...]) -> float:

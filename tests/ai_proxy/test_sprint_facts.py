@@ -11,12 +11,12 @@ import pytest
 from ai_proxy.sprint_facts import sprint_facts_of, sprint_report_request
 from ai_service.contract.reports import IssueSet, SprintFacts
 from core.errors import ApiError
-from core.redis import get_async_redis
 from jira.agile import sprint_history_get
 from jira.errors import BoardNotFound, SprintNotFound
 from sandbox.atlassian.data import CHLOE
 from tests.support.agile import DATA, Expected, agile_context, expected_facts, order
 from tests.support.ids import ALICE, GLOBEX
+from tests.support.keys import forget_keys
 from tests.support.sandbox import jira_routes
 
 
@@ -30,10 +30,7 @@ def jira_on_sandbox(settings: Any, sandbox_url: str) -> None:
 @pytest.fixture(autouse=True)
 async def clean_jira_cache() -> None:
     """No Jira cache entry of an earlier test or run (real Redis, the tests' own db)."""
-    redis = get_async_redis()
-    keys = [k async for k in redis.scan_iter(match="jira:v1:*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
+    await forget_keys("jira:v1:*")
 
 
 SCENARIO = DATA.scenario

@@ -12,6 +12,7 @@ import pytest
 
 from tests.support import sandbox
 from tests.support.ids import ALICE
+from tests.support.keys import forget_keys
 from tests.support.servers import ServerFactory, ServerProcess
 from tests.support.signin import SignIn
 from tests.support.sse import SSEReader, read_events
@@ -53,13 +54,7 @@ def summary_remote_api(server_factory: ServerFactory) -> ServerProcess:
 @pytest.fixture(autouse=True)
 async def summary_state_clean() -> None:
     """No Jira search cached and no map chunk kept by an earlier test (both live in Redis)."""
-    from core.redis import get_async_redis
-
-    redis = get_async_redis()
-    for pattern in ("jira:v1:*", "aisum:*"):
-        keys = [key async for key in redis.scan_iter(match=pattern, count=1000)]
-        if keys:
-            await redis.delete(*keys)
+    await forget_keys("jira:v1:*", "aisum:*")
 
 
 def steps(events: list[Any]) -> list[tuple[str, str | None]]:

@@ -14,6 +14,7 @@ from jira.breaker import Breaker
 from jira.client import JiraClient
 from tests.support.ids import ACME, ALICE
 from tests.support.jira import MakeClient, TokenSource, jira_config, site_url
+from tests.support.keys import forget_keys
 
 
 @pytest.fixture
@@ -55,7 +56,4 @@ def make_client(sandbox_url: str) -> MakeClient:
 @pytest.fixture
 async def clean_jira_cache() -> None:
     """Remove the Jira cache entries of the test accounts (real Redis, the tests' own db)."""
-    redis = get_async_redis()
-    keys = [k async for k in redis.scan_iter(match="jira:v1:*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
+    await forget_keys("jira:v1:*")

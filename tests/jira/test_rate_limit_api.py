@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from core.redis import get_async_redis
 from tests.support.ids import ACME, ALICE
 from tests.support.jira import add_fault
+from tests.support.keys import forget_keys
 from tests.support.sandbox import jira_routes
 from tests.support.signin import SignIn
 
@@ -25,11 +25,7 @@ BUDGET_PERCENT = 10  # JIRA_RETRY_BUDGET_PERCENT's default
 async def forget_site_state() -> None:
     """The storm opens ACME's breaker: nobody after this test may inherit it (nor the budget
     window of earlier tests, which would widen this one's)."""
-    redis = get_async_redis()
-    keys = [k async for k in redis.scan_iter(match=f"jira:breaker:{ACME}*", count=1000)]
-    keys += [k async for k in redis.scan_iter(match="jira:v1:*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
+    await forget_keys(f"jira:breaker:{ACME}*", "jira:v1:*")
 
 
 @pytest.fixture

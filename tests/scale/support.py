@@ -10,27 +10,18 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import sandbox
+from tests.support.keys import forget_keys
 from tests.support.servers import ServerProcess
 
 
 async def forget_jira_cache() -> None:
     """No Jira read cached by an earlier test or the sign-in (the cache lives in Redis)."""
-    from core.redis import get_async_redis
-
-    redis = get_async_redis()
-    keys = [key async for key in redis.scan_iter(match="jira:v1:*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
+    await forget_keys("jira:v1:*")
 
 
 async def forget_quota(account_id: str) -> None:
     """A fresh window for ``account_id``: a re-run within the minute starts from zero too."""
-    from core.redis import get_async_redis
-
-    redis = get_async_redis()
-    keys = [key async for key in redis.scan_iter(match=f"quota:ai*{account_id}*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
+    await forget_keys(f"quota:ai*{account_id}*")
 
 
 async def until_llm_busy(sandbox_url: str, *, timeout: float = 20.0) -> int:
